@@ -1,0 +1,59 @@
+"""Plain-text rendering for the CLI: tables, key/value blocks and JSON. No heavy imports."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+
+def width(text: str) -> int:
+    """Display width: East Asian wide characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    if width(text) <= limit:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = width(ch)
+        if used + w > limit - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(width(r[i]) for r in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        click.echo("  ".join(c + " " * (widths[i] - width(c)) for i, c in enumerate(row)).rstrip())
+        if n == 0:
+            click.echo("  ".join("-" * w for w in widths))
+
+
+def kv(pairs: Sequence[tuple[str, Any]]) -> None:
+    pad = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        click.echo(f"{key.ljust(pad)}  {value}")
+
+
+def as_json(value: Any) -> None:
+    """Print a pydantic model, a list of them, or plain data as JSON."""
+    click.echo(json.dumps(_plain(value), ensure_ascii=False, indent=2, default=str))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

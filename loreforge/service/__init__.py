@@ -1,0 +1,52 @@
+"""THE application layer: one method per user action.
+
+The CLI, the REST API and the web UI are thin shells over `Service`; anything one of them can do, the others
+can do too. Each stage module (ingest, chunk, ...) stays pure; this layer reads inputs from the store, runs
+the stage and writes results back.
+"""
+
+from __future__ import annotations
+
+from loreforge.service.chunks import ChunkActions
+from loreforge.service.demo import DemoActions
+from loreforge.service.documents import DocumentActions, Source
+from loreforge.service.projects import ProjectActions
+from loreforge.settings import AppConfig
+
+
+class Service(DemoActions, ProjectActions, DocumentActions, ChunkActions):
+    """Every user action of LoreForge. Open it with `Service()` (reads LOREFORGE_HOME and
+    LOREFORGE_DATABASE_URL) or `Service(AppConfig(home=..., database_url=...))`."""
+
+
+def open_service(home: str | None = None) -> Service:
+    return Service(AppConfig.from_env(home))
+
+
+# The actions the shells must expose (checked by tests/test_surface.py).
+ACTIONS: tuple[str, ...] = (
+    "create_project",
+    "list_projects",
+    "get_project",
+    "rename_project",
+    "delete_project",
+    "show_settings",
+    "set_setting",
+    "reset_setting",
+    "ingest",
+    "list_documents",
+    "get_document",
+    "document_text",
+    "delete_document",
+    "split",
+    "toc",
+    "list_chunks",
+    "get_chunk",
+    "edit_chunk",
+    "merge_chunks",
+    "split_chunk",
+    "delete_chunks",
+    "demo",
+)
+
+__all__ = ["ACTIONS", "Service", "Source", "open_service"]

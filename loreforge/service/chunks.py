@@ -1,0 +1,215 @@
+"""Chunk management: list (paged, filtered), show, edit, merge adjacent chunks, split a chunk at a
+position, delete one or many. Questions linked to a changed chunk stay linked and are marked stale."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, cast, func, select, update
+from sqlalchemy.orm import Session
+
+from loreforge.errors import UserError
+from loreforge.service.splitting import SplitActions, text_hash
+from loreforge.settings import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from loreforge.store.models import Chunk, DatasetItem, Document, Project, Question
+from loreforge.views import ChunkView, Deleted, PageView
+
+
+def _check_page(page: int, page_size: int) -> None:
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise UserError(
+            "Invalid paging", expected=f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}", got=f"page={page}, page_size={page_size}"
+        )
+
+
+class ChunkActions(SplitActions):
+    def _chunk_views(self, session: Session, chunks: list[Chunk]) -> list[ChunkView]:
+        if not chunks:
+            return []
+        ids = [c.id for c in chunks]
+        q_rows = session.execute(
+            select(Question.chunk_id, func.count(), func.sum(cast(Question.stale, Integer)))
+            .where(Question.chunk_id.in_(ids))
+            .group_by(Question.chunk_id)
+        ).all()
+        qcount = {cid: (n, int(s or 0)) for cid, n, s in q_rows}
+        names = dict(session.execute(select(Document.id, Document.filename).where(Document.id.in_({c.document_id for c in chunks}))).all())
+        return [
+            ChunkView(
+                id=c.id,
+                project_id=c.project_id,
+                document_id=c.document_id,
+                document=names.get(c.document_id, ""),
+                ordinal=c.ordinal,
+                text=c.text,
+                start=c.start,
+                end=c.end,
+                heading_path=c.heading_path,
+                size=c.size,
+                overlap=c.overlap,
+                edited=c.edited,
+                questions=qcount.get(c.id, (0, 0))[0],
+                stale_questions=qcount.get(c.id, (0, 0))[1],
+            )
+            for c in chunks
+        ]
+
+    def list_chunks(
+        self,
+        project: str | int,
+        document_id: int | None = None,
+        text: str | None = None,
+        page: int = 1,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> PageView[ChunkView]:
+        """Chunks in document order, optionally of one document and/or containing `text`."""
+        _check_page(page, page_size)
+        with self.db.session() as session:
+            row = self._project(session, project)
+            query = select(Chunk).where(Chunk.project_id == row.id)
+            if document_id is not None:
+                self._document(session, row, document_id)
+                query = query.where(Chunk.document_id == document_id)
+            if text:
+                query = query.where(Chunk.text.contains(text, autoescape=True))
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(
+                query.order_by(Chunk.document_id, Chunk.ordinal, Chunk.id).offset((page - 1) * page_size).limit(page_size)
+            ).all()
+            return PageView[ChunkView](items=self._chunk_views(session, list(rows)), total=total, page=page, page_size=page_size)
+
+    def get_chunk(self, project: str | int, chunk_id: int) -> ChunkView:
+        with self.db.session() as session:
+            row = self._project(session, project)
+            return self._chunk_views(session, [self._chunk(session, row, chunk_id)])[0]
+
+    def edit_chunk(self, project: str | int, chunk_id: int, text: str) -> ChunkView:
+        """Replace a chunk's text. Its questions stay linked and are marked possibly stale."""
+        if not text.strip():
+            raise UserError("A chunk cannot be empty", hint="Delete the chunk instead with `loreforge chunks delete`")
+        with self.db.session() as session:
+            row = self._project(session, project)
+            chunk = self._chunk(session, row, chunk_id)
+            if text != chunk.text:
+                chunk.text, chunk.size, chunk.edited, chunk.text_hash = text, len(text), True, text_hash(text)
+                self._mark_stale(session, [chunk.id])
+            session.flush()
+            return self._chunk_views(session, [chunk])[0]
+
+    def merge_chunks(self, project: str | int, chunk_ids: list[int]) -> ChunkView:
+        """Merge adjacent chunks of one document into the first; questions move to the merged chunk."""
+        if len(set(chunk_ids)) < 2:
+            raise UserError("Merging needs at least two chunk ids", got=str(chunk_ids))
+        with self.db.session() as session:
+            row = self._project(session, project)
+            chunks = sorted((self._chunk(session, row, i) for i in set(chunk_ids)), key=lambda c: (c.ordinal, c.id))
+            self._check_adjacent(session, row, chunks)
+            first = chunks[0]
+            markdown = self._markdown_if_needed(row, session, chunks)
+            for nxt in chunks[1:]:
+                self._absorb(first, nxt, markdown)
+                session.execute(update(Question).where(Question.chunk_id == nxt.id).values(chunk_id=first.id))
+                session.execute(update(DatasetItem).where(DatasetItem.chunk_id == nxt.id).values(chunk_id=first.id))
+                session.delete(nxt)
+            first.size, first.text_hash = len(first.text), text_hash(first.text)
+            session.flush()
+            return self._chunk_views(session, [first])[0]
+
+    def _check_adjacent(self, session: Session, project: Project, chunks: list[Chunk]) -> None:
+        if len({c.document_id for c in chunks}) != 1:
+            raise UserError("Only chunks of the same document can be merged", got=str([c.id for c in chunks]))
+        ordinals = list(
+            session.scalars(
+                select(Chunk.id)
+                .where(Chunk.document_id == chunks[0].document_id, Chunk.ordinal >= chunks[0].ordinal, Chunk.ordinal <= chunks[-1].ordinal)
+                .order_by(Chunk.ordinal, Chunk.id)
+            )
+        )
+        if ordinals != [c.id for c in chunks]:
+            raise UserError(
+                "Only adjacent chunks can be merged",
+                expected=f"consecutive chunks, e.g. {ordinals[:3]}",
+                got=str([c.id for c in chunks]),
+                hint=f"List them with `loreforge chunks list {project.name} --document {chunks[0].document_id}`",
+            )
+
+    def _markdown_if_needed(self, project: Project, session: Session, chunks: list[Chunk]) -> str | None:
+        if any(c.edited for c in chunks):
+            return None
+        doc = session.get(Document, chunks[0].document_id)
+        assert doc is not None
+        return (self._project_dir(project) / doc.markdown_path).read_text(encoding="utf-8")
+
+    @staticmethod
+    def _absorb(first: Chunk, nxt: Chunk, markdown: str | None) -> None:
+        own = nxt.text[len(nxt.carried):][nxt.overlap:] if not nxt.edited else nxt.text
+        if markdown is not None and first.end <= nxt.start + nxt.overlap:
+            gap = markdown[first.end : nxt.start + nxt.overlap]
+            first.text = first.text + gap + own
+        else:
+            first.text = first.text.rstrip() + "\n\n" + own.lstrip()
+            first.edited = True
+        first.end = max(first.end, nxt.end)
+
+    def split_chunk(self, project: str | int, chunk_id: int, position: int) -> list[ChunkView]:
+        """Split a chunk in two at a character position of its text; questions stay with the first half,
+        marked stale."""
+        with self.db.session() as session:
+            row = self._project(session, project)
+            chunk = self._chunk(session, row, chunk_id)
+            head, tail = chunk.text[:position].rstrip(), chunk.text[position:].lstrip()
+            if not (0 < position < len(chunk.text)) or not head.strip() or not tail.strip():
+                raise UserError(
+                    f"Cannot split chunk {chunk_id} at position {position}",
+                    expected=f"a position between 1 and {len(chunk.text) - 1} leaving text on both sides",
+                    got=str(position),
+                )
+            session.execute(
+                update(Chunk)
+                .where(Chunk.document_id == chunk.document_id, Chunk.ordinal > chunk.ordinal)
+                .values(ordinal=Chunk.ordinal + 1)
+            )
+            cut = self._doc_offset(chunk, position)
+            second = Chunk(
+                project_id=chunk.project_id,
+                document_id=chunk.document_id,
+                ordinal=chunk.ordinal + 1,
+                text=tail,
+                start=cut + (len(chunk.text[position:]) - len(tail)) if cut is not None else chunk.end,
+                end=chunk.end,
+                heading_path=chunk.heading_path,
+                size=len(tail),
+                overlap=0,
+                carried="",
+                edited=chunk.edited,
+                text_hash=text_hash(tail),
+            )
+            chunk.text, chunk.size, chunk.text_hash = head, len(head), text_hash(head)
+            if cut is not None:
+                chunk.end = cut - (position - len(head))
+            session.add(second)
+            self._mark_stale(session, [chunk.id])
+            session.flush()
+            return self._chunk_views(session, [chunk, second])
+
+    @staticmethod
+    def _doc_offset(chunk: Chunk, position: int) -> int | None:
+        """Document offset of a position in an unedited chunk's text (None when it cannot be known)."""
+        if chunk.edited or position < len(chunk.carried):
+            return None
+        return chunk.start + position - len(chunk.carried)
+
+    def delete_chunks(self, project: str | int, chunk_ids: list[int]) -> Deleted:
+        """Delete chunks; their questions and dataset items are kept, unlinked and marked stale."""
+        if not chunk_ids:
+            raise UserError("No chunk ids given", hint="Pass one or more ids, e.g. `loreforge chunks delete P 12 13`")
+        with self.db.session() as session:
+            row = self._project(session, project)
+            chunks = [self._chunk(session, row, i) for i in dict.fromkeys(chunk_ids)]
+            unlinked = self._unlink_questions(session, select(Chunk.id).where(Chunk.id.in_([c.id for c in chunks])))
+            for chunk in chunks:
+                session.delete(chunk)
+        return Deleted(deleted=len(chunks), detail={"unlinked_questions": unlinked})
+
+    @staticmethod
+    def _mark_stale(session: Session, chunk_ids: list[int]) -> None:
+        session.execute(update(Question).where(Question.chunk_id.in_(chunk_ids)).values(stale=True))
+        session.execute(update(DatasetItem).where(DatasetItem.chunk_id.in_(chunk_ids)).values(stale=True))

@@ -1,0 +1,130 @@
+"""Project actions: create (optionally copying settings and model configs), list, show, rename, delete, and
+the per-project task settings."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from sqlalchemy import select
+
+from loreforge.errors import Conflict, UserError
+from loreforge.service.base import ServiceBase
+from loreforge.settings import build_settings, check_key, describe, flatten, parse_value
+from loreforge.store.models import ModelConfig, Project
+from loreforge.views import Deleted, ProjectView, SettingView
+
+NAME_MAX = 200
+
+
+def _check_name(name: str) -> str:
+    clean = name.strip()
+    if not clean or len(clean) > NAME_MAX or any(ord(c) < 32 for c in clean):
+        raise UserError(
+            "Invalid project name",
+            expected=f"1-{NAME_MAX} printable characters",
+            got=repr(name),
+        )
+    return clean
+
+
+class ProjectActions(ServiceBase):
+    def _project_view(self, session: Any, project: Project) -> ProjectView:
+        return ProjectView(
+            id=project.id,
+            name=project.name,
+            description=project.description,
+            created_at=project.created_at,
+            updated_at=project.updated_at,
+            counts=self._counts(session, project.id),
+            path=str(self._project_dir(project)),
+        )
+
+    def create_project(self, name: str, description: str = "", copy_from: str | None = None) -> ProjectView:
+        """Create a project; `copy_from` copies settings and model configs from another project."""
+        name = _check_name(name)
+        with self.db.session() as session:
+            if session.scalar(select(Project).where(Project.name == name)) is not None:
+                raise Conflict(f"A project named '{name}' already exists", hint="Pick another name or delete the old one")
+            settings: dict[str, Any] = {}
+            source = self._project(session, copy_from) if copy_from else None
+            if source is not None:
+                settings = dict(source.settings or {})
+            project = Project(name=name, description=description, settings=settings)
+            session.add(project)
+            session.flush()
+            if source is not None:
+                for mc in session.scalars(select(ModelConfig).where(ModelConfig.project_id == source.id)):
+                    session.add(
+                        ModelConfig(
+                            project_id=project.id,
+                            name=mc.name,
+                            provider=mc.provider,
+                            model=mc.model,
+                            base_url=mc.base_url,
+                            api_key_ref=mc.api_key_ref,
+                            options=dict(mc.options or {}),
+                            active=mc.active,
+                        )
+                    )
+            self._project_dir(project).mkdir(parents=True, exist_ok=True)
+            return self._project_view(session, project)
+
+    def list_projects(self) -> list[ProjectView]:
+        with self.db.session() as session:
+            projects = session.scalars(select(Project).order_by(Project.name)).all()
+            return [self._project_view(session, p) for p in projects]
+
+    def get_project(self, project: str | int) -> ProjectView:
+        with self.db.session() as session:
+            return self._project_view(session, self._project(session, project))
+
+    def rename_project(self, project: str | int, new_name: str) -> ProjectView:
+        new_name = _check_name(new_name)
+        with self.db.session() as session:
+            row = self._project(session, project)
+            clash = session.scalar(select(Project).where(Project.name == new_name))
+            if clash is not None and clash.id != row.id:
+                raise Conflict(f"A project named '{new_name}' already exists", hint="Pick another name")
+            row.name = new_name
+            session.flush()
+            return self._project_view(session, row)
+
+    def delete_project(self, project: str | int) -> Deleted:
+        """Delete a project, its rows and its files."""
+        with self.db.session() as session:
+            row = self._project(session, project)
+            counts = self._counts(session, row.id)
+            folder = self._project_dir(row)
+            session.delete(row)
+        shutil.rmtree(folder, ignore_errors=True)
+        return Deleted(deleted=1, detail=counts.model_dump())
+
+    # -- settings ------------------------------------------------------------------------------------
+    def show_settings(self, project: str | int) -> list[SettingView]:
+        with self.db.session() as session:
+            overrides = dict(self._project(session, project).settings or {})
+        return [SettingView(**vars(info)) for info in describe(overrides)]
+
+    def set_setting(self, project: str | int, key: str, value: Any) -> SettingView:
+        """Set one dotted key (e.g. `split.max_length`); the whole settings object is validated first."""
+        parsed = parse_value(key, value)
+        with self.db.session() as session:
+            row = self._project(session, project)
+            overrides = dict(row.settings or {})
+            overrides[key] = parsed
+            settings = build_settings(overrides)  # raises ConfigError naming the key
+            overrides[key] = flatten(settings)[key]
+            row.settings = overrides
+        return next(v for v in self.show_settings(project) if v.key == key)
+
+    def reset_setting(self, project: str | int, key: str) -> SettingView:
+        """Drop a project's override so the default applies again."""
+        check_key(key)
+        with self.db.session() as session:
+            row = self._project(session, project)
+            overrides = dict(row.settings or {})
+            overrides.pop(key, None)
+            build_settings(overrides)
+            row.settings = overrides
+        return next(v for v in self.show_settings(project) if v.key == key)

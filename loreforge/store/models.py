@@ -1,0 +1,258 @@
+"""The LoreForge schema: SQLAlchemy 2.0 declarative models for the whole product.
+
+Every stage reads its inputs from these tables and writes its results back, so any stage can be re-run or
+resumed alone. Tables that later stages fill (tags, questions, dataset items, model configs, secrets, jobs,
+LLM call log, train runs, eval runs) are designed here so that the schema grows by migrations, not rewrites.
+Types are portable between SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Project(Timestamped, Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # only the overridden dotted keys
+
+    documents: Mapped[list["Document"]] = relationship(back_populates="project", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Document(Timestamped, Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("project_id", "content_hash", name="uq_documents_project_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(500))  # the name the user gave
+    stored_path: Mapped[str] = mapped_column(String(1000))  # original file, relative to the project folder
+    markdown_path: Mapped[str] = mapped_column(String(1000))  # converted Markdown, relative to the project folder
+    format: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the original bytes
+    text_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the Markdown
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    char_count: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    encoding: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    toc: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    split_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # settings of the last split
+
+    project: Mapped[Project] = relationship(back_populates="documents")
+
+
+class Chunk(Timestamped, Base):
+    __tablename__ = "chunks"
+    __table_args__ = (Index("ix_chunks_document_ordinal", "document_id", "ordinal"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)  # position within the document
+    text: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)  # char offsets into the document's Markdown
+    end: Mapped[int] = mapped_column(Integer)
+    heading_path: Mapped[str] = mapped_column(Text, default="")  # "Part > Section > Sub"
+    size: Mapped[int] = mapped_column(Integer)
+    overlap: Mapped[int] = mapped_column(Integer, default=0)
+    carried: Mapped[str] = mapped_column(Text, default="")
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)  # text no longer equals the document span
+    text_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Tag(Timestamped, Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("project_id", "parent_id", "label", name="uq_tags_project_parent_label"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), nullable=True)
+    label: Mapped[str] = mapped_column(String(300))
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Provenance:
+    """Where a generated row came from: model, prompt and tokens."""
+
+    source: Mapped[str] = mapped_column(String(20), default="llm")  # llm | extractive | manual | import
+    provider: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    prompt_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    prompt_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    input_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # resume key
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Question(Timestamped, Provenance, Base):
+    __tablename__ = "questions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunks.id", ondelete="SET NULL"), nullable=True, index=True)
+    tag_id: Mapped[int | None] = mapped_column(ForeignKey("tags.id", ondelete="SET NULL"), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    norm_text: Mapped[str] = mapped_column(Text, default="")  # normalised for near-duplicate detection
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)  # its chunk changed after it was written
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DatasetItem(Timestamped, Provenance, Base):
+    __tablename__ = "dataset_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"), nullable=True)
+    chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunks.id", ondelete="SET NULL"), nullable=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    cot: Mapped[str] = mapped_column(Text, default="")
+    tag: Mapped[str] = mapped_column(String(300), default="")
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)  # stars 0-5
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)  # AI quality score 0-5
+    score_reason: Mapped[str] = mapped_column(Text, default="")
+    grounding: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"ok": bool, "missing": [...]}
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)  # free tags
+    note: Mapped[str] = mapped_column(Text, default="")
+    duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Secret(Timestamped, Base):
+    __tablename__ = "secrets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    ciphertext: Mapped[str] = mapped_column(Text)  # encrypted with the key under LOREFORGE_HOME
+
+
+class ModelConfig(Timestamped, Base):
+    __tablename__ = "model_configs"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_model_configs_project_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(200))
+    base_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    api_key_ref: Mapped[str | None] = mapped_column(String(300), nullable=True)  # "env:VAR" or "secret:NAME"
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # temperature, max_tokens, top_p, extra_body
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Job(Timestamped, Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(30), default="queued")  # queued|running|completed|failed|cancelled
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # never holds secrets
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JobItem(Timestamped, Base):
+    __tablename__ = "job_items"
+    __table_args__ = (UniqueConstraint("job_id", "item_key", name="uq_job_items_job_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    item_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|done|failed
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    raw_output: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LLMCall(Base):
+    __tablename__ = "llm_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True)
+    stage: Mapped[str] = mapped_column(String(50))
+    provider: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_name: Mapped[str] = mapped_column(String(100))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(20))  # ok | error
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainRun(Timestamped, Base):
+    __tablename__ = "train_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    base_model: Mapped[str] = mapped_column(String(1000))
+    finetuning_type: Mapped[str] = mapped_column(String(20), default="lora")
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(30), default="queued")
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    output_dir: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    best_checkpoint: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class EvalRun(Timestamped, Base):
+    __tablename__ = "eval_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True)
+    train_run_id: Mapped[int | None] = mapped_column(ForeignKey("train_runs.id", ondelete="SET NULL"), nullable=True)
+    name: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(1000))
+    adapter: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(30), default="queued")
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

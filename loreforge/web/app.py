@@ -1,0 +1,43 @@
+"""FastAPI application factory; maps LoreForgeError to JSON responses with the same text the CLI prints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from loreforge import __version__
+from loreforge.errors import LoreForgeError
+from loreforge.service import Service
+
+
+def create_app(service: Service | None = None) -> FastAPI:
+    owned = service or Service()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        owned.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="LoreForge API",
+        version=__version__,
+        description="Documents → chunks → questions → dataset → fine-tune → evaluation. "
+        "Every action of the CLI is here too.",
+    )
+    app.state.service = owned
+
+    @app.exception_handler(LoreForgeError)
+    async def _lf_error(_request: Request, exc: LoreForgeError) -> JSONResponse:
+        return JSONResponse(status_code=exc.http_status, content=exc.to_dict())
+
+    from loreforge.web import routes_chunks, routes_documents, routes_projects
+
+    app.include_router(routes_projects.router, prefix="/api")
+    app.include_router(routes_documents.router, prefix="/api")
+    app.include_router(routes_chunks.router, prefix="/api")
+
+    return app
