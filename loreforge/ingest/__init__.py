@@ -1,0 +1,11 @@
+"""The ingest stage: uploaded files (txt, md, html, docx, pdf, epub) → LoadedDocument (Markdown + facts).
+
+The service layer stores an upload under `safe_filename(name)`, hashes it with `content_hash`, and calls
+`load(path, filename=original_name, limits=project.ingest)`; the chunk stage takes it from there. One module per
+format (text, html, docx, pdf, epub) plus shared helpers (textdecode, tables, zipguard, document).
+"""
+
+from loreforge.ingest.loader import SUPPORTED_EXTENSIONS, check_size, format_for, load
+from loreforge.ingest.names import content_hash, safe_filename
+
+__all__ = ["SUPPORTED_EXTENSIONS", "check_size", "content_hash", "format_for", "load", "safe_filename"]
