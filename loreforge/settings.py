@@ -144,6 +144,8 @@ def _field_allowed(field: Any) -> str:
         hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
     if lo is not None or hi is not None:
         return f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'}"
+    if set(args or ()) == {str, type(None)}:
+        return "text, or none"
     name = getattr(ann, "__name__", str(ann))
     return {"list": "JSON list of strings", "str": "text"}.get(name, str(ann).replace("typing.", ""))
 

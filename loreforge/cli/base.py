@@ -1,11 +1,13 @@
-"""The root click group and the shared service handle of one CLI invocation."""
+"""The root click group, error rendering, and the shared service handle of one CLI invocation."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
+
+from loreforge.errors import LoreForgeError
 
 if TYPE_CHECKING:
     from loreforge.service import Service
@@ -13,36 +15,55 @@ if TYPE_CHECKING:
 _STATE: dict[str, Any] = {}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class CliError(click.ClickException):
+    """A LoreForgeError shown as one line on stderr, exit status 1, no traceback."""
+
+    exit_code = 1
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+class LoreForgeGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LoreForgeError as exc:
+            raise CliError(str(exc)) from exc
+
+
+@click.group(cls=LoreForgeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option(
     "--home",
     type=click.Path(file_okay=False),
     envvar="LOREFORGE_HOME",
     help="Data folder (default: $LOREFORGE_HOME or ~/.loreforge).",
 )
-def cli(home: str | None) -> None:
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
     """LoreForge: turn documents into training data, fine-tune an open LLM on it, and measure what it learned.
 
     Data lives under --home / $LOREFORGE_HOME (default ~/.loreforge): a SQLite database (or PostgreSQL via
     $LOREFORGE_DATABASE_URL) and one folder per project holding the original files and their Markdown.
     """
-    if home:
-        os.environ["LOREFORGE_HOME"] = home
-    _STATE.pop("service", None)
+    _STATE.clear()
+    _STATE["home"] = home
+    ctx.call_on_close(_close)
 
 
-def get_service(create: bool = True) -> "Service | None":
-    svc = _STATE.get("service")
-    if svc is None and create:
-        from loreforge.service import Service
-
-        svc = _STATE["service"] = Service()
-    return svc
+def _close() -> None:
+    svc = _STATE.pop("service", None)
+    if svc is not None:
+        svc.close()
 
 
 def service() -> "Service":
-    svc = get_service()
-    assert svc is not None
+    svc = _STATE.get("service")
+    if svc is None:
+        from loreforge.service import Service
+        from loreforge.settings import AppConfig
+
+        svc = _STATE["service"] = Service(AppConfig.from_env(_STATE.get("home") or os.environ.get("LOREFORGE_HOME")))
     return svc
 
 

@@ -113,7 +113,7 @@ def settings_show(project_ref: str, as_json: bool) -> None:
     )
 
 
-@settings.command("set")
+@settings.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("project_ref", metavar="PROJECT")
 @click.argument("key")
 @click.argument("value")

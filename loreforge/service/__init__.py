@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from loreforge.service.chunks import ChunkActions
 from loreforge.service.demo import DemoActions
-from loreforge.service.documents import DocumentActions, Source
+from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.projects import ProjectActions
 from loreforge.settings import AppConfig
 
@@ -49,4 +49,4 @@ ACTIONS: tuple[str, ...] = (
     "demo",
 )
 
-__all__ = ["ACTIONS", "Service", "Source", "open_service"]
+__all__ = ["ACTIONS", "Service", "Source", "Upload", "open_service"]

@@ -34,8 +34,16 @@ class Source:
     path: Path
 
 
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file: the user's name for it and a readable binary stream (REST multipart)."""
+
+    filename: str
+    stream: BinaryIO
+
+
 def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256()  # streamed: a large file is never held in memory to hash it
     with path.open("rb") as fh:
         while block := fh.read(COPY_BLOCK):
             digest.update(block)
@@ -44,23 +52,10 @@ def _hash_file(path: Path) -> str:
 
 def check_upload(filename: str, size: int, limits: IngestSettings) -> None:
     """Refuse unsupported types and oversized files before anything is stored."""
-    from loreforge.ingest import SUPPORTED_EXTENSIONS
+    from loreforge.ingest import check_size, format_for
 
-    ext = Path(filename).suffix.lower()
-    if ext not in SUPPORTED_EXTENSIONS:
-        raise IngestError(
-            filename,
-            f"unsupported file type '{ext or '(none)'}'",
-            expected=" ".join(sorted(SUPPORTED_EXTENSIONS)),
-            hint="Convert the file to one of these formats",
-        )
-    limit = int(limits.max_file_mb * 1024 * 1024)
-    if size > limit:
-        raise IngestError(
-            filename,
-            f"the file is {size / 1048576:.1f} MB, larger than the upload limit of {limits.max_file_mb:g} MB",
-            hint="Raise it with `loreforge settings set PROJECT ingest.max_file_mb N` or split the file",
-        )
+    format_for(filename)
+    check_size(size, filename, limits)
 
 
 def save_stream(stream: BinaryIO, dest: Path, filename: str, limits: IngestSettings) -> int:
@@ -80,11 +75,15 @@ def save_stream(stream: BinaryIO, dest: Path, filename: str, limits: IngestSetti
 
 
 class DocumentActions(SplitActions):
-    def ingest(self, project: str | int, files: Iterable[str | Path | Source], split: bool = True) -> IngestReport:
-        """Add files to a project. Each file is converted, stored and (by default) split; a bad file is
-        reported and the rest of the batch goes on."""
+    def ingest(self, project: str | int, files: Iterable[str | Path | Source | Upload], split: bool = True) -> IngestReport:
+        """Add files (paths, or uploads with a stream) to a project. Each file is converted, stored and (by
+        default) split; a bad file is reported and the rest of the batch goes on."""
+        self.get_project(project)
         items: list[IngestItem] = []
         for entry in files:
+            if isinstance(entry, Upload):
+                items.append(self._ingest_upload(project, entry.filename, entry.stream, split))
+                continue
             source = entry if isinstance(entry, Source) else Source(filename=Path(entry).name, path=Path(entry))
             items.append(self._ingest_guarded(project, source, split))
         return IngestReport(
@@ -94,7 +93,7 @@ class DocumentActions(SplitActions):
             failed=sum(i.status == "failed" for i in items),
         )
 
-    def ingest_stream(self, project: str | int, filename: str, stream: BinaryIO, split: bool = True) -> IngestItem:
+    def _ingest_upload(self, project: str | int, filename: str, stream: BinaryIO, split: bool) -> IngestItem:
         """Ingest one upload (REST multipart): streamed to a temporary file under the project, then ingested."""
         with self.db.session() as session:
             row = self._project(session, project)

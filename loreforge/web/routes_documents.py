@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from loreforge.service import Service
+from loreforge.service import Service, Upload
 from loreforge.views import Deleted, DocumentView, IngestReport, ProjectToc, SplitReport
 from loreforge.web.deps import svc
 
@@ -30,14 +30,7 @@ def upload_documents(
     s: Service = Depends(svc),
 ) -> IngestReport:
     """Upload and ingest files; a bad file is reported in the response and the others are still added."""
-    s.get_project(project)
-    items = [s.ingest_stream(project, f.filename or "upload", f.file, split=split) for f in files]
-    return IngestReport(
-        items=items,
-        added=sum(i.status == "added" for i in items),
-        duplicates=sum(i.status == "duplicate" for i in items),
-        failed=sum(i.status == "failed" for i in items),
-    )
+    return s.ingest(project, [Upload(f.filename or "upload", f.file) for f in files], split=split)
 
 
 @router.get("/projects/{project}/documents", response_model=list[DocumentView])
