@@ -1,0 +1,235 @@
+"""The extractive provider: questions and answers cut from a chunk's own sentences, with no LLM at all.
+
+LOWER QUALITY by design. It exists so that the whole pipeline runs offline and as the default when no
+model is configured. It cannot answer arbitrary prompts, so `complete()` raises ConfigError; the generation
+stages call `extract_questions()` directly instead.
+
+How it works, deterministically: the chunk is split into sentences (Chinese at 。！？；, English at . ! ? ;
+followed by a space, both at line breaks); headings, tables, bylines and fragments are skipped. Sentences
+are ranked facts first: amounts and percentages, then dates, then other numbers, then names (quoted terms, 《titles》,
+capitalised words), then the rest, each tier in reading order. A fact becomes a cloze question — the
+sentence up to the fact's clause with the figure replaced by 多少 / 何时 (how much / when) — and the answer
+is the sentence itself (cut to the clauses around the fact when it is long), always a substring of the chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from loreforge.errors import ConfigError
+from loreforge.providers.base import CallOptions, Completion, Message
+from loreforge.providers.config import ExtractiveSettings
+
+FactKind = Literal["amount", "date", "number", "name"]
+_TIERS: dict[str, int] = {"amount": 0, "date": 1, "number": 2, "name": 3}
+
+_SENTENCE_END = re.compile(r"[。！？；!?;]+[”」』\"’）)]*|\.(?=\s|$)[”\"’)]*|\n+")
+_LEAD_JUNK = " \t\u3000#>*-+|•·"
+_DATE = re.compile(
+    r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?(?:第?[一二三四1-4]季度)?"
+    r"|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2}"
+    r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?"
+    r"|\b(?:Q[1-4]|H[12])\s*\d{4}\b|\b(?:19|20)\d{2}\b"
+)
+_UNIT = (
+    r"%|％|个百分点|万亿元|亿美元|万美元|亿港元|亿元|万元|千元|美元|港元|元|亿|万|倍|家|个|款|单|人|户|台|次|笔"
+    r"|\s?(?:percent|per cent|percentage points?|billion|million|thousand|bps)\b"
+)
+_AMOUNT = re.compile(r"(?:约|近|超|逾|超过)?[$¥€£]?\d[\d,]*(?:\.\d+)?(?P<unit>" + _UNIT + r")?")
+_NAME = re.compile(r"“[^”]{2,20}”|《[^》]{1,30}》|「[^」]{2,20}」|\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)+\b")
+_CLAUSE = re.compile(r"[，：:]|,(?!\d{3})")
+_UNCLOSED = re.compile(r"[（(][^）)]*$")
+_PAREN = re.compile(r"（[^（）]*）|\([^()]*\)")
+
+
+@dataclass(frozen=True)
+class ExtractedQA:
+    """One extracted pair. `answer` and `evidence` (the whole sentence) are substrings of the chunk text."""
+
+    question: str
+    answer: str
+    evidence: str
+    start: int  # offset of `answer` in the chunk text
+    fact: str  # the figure, date or name asked about ("" for a sentence without one)
+
+
+@dataclass(frozen=True)
+class _Fact:
+    kind: FactKind
+    start: int  # relative to the sentence
+    end: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int  # in the chunk
+    text: str
+    facts: tuple[_Fact, ...]
+
+    @property
+    def tier(self) -> int:
+        return min((_TIERS[f.kind] for f in self.facts), default=len(_TIERS))
+
+
+def _sentences(text: str, settings: ExtractiveSettings) -> list[_Sentence]:
+    out: list[_Sentence] = []
+    begin = 0
+    for match in _SENTENCE_END.finditer(text + "\n"):
+        raw_end = min(match.end(), len(text))
+        start, end = begin, min(match.start(), len(text)) if match.group().startswith("\n") else raw_end
+        begin = raw_end
+        while start < end and text[start] in _LEAD_JUNK:
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        piece = text[start:end]
+        if len(piece) < settings.min_sentence_chars or "**" in piece or "|" in piece:
+            continue
+        line_start = text.rfind("\n", 0, start) + 1
+        if text[line_start:start].lstrip().startswith("#"):
+            continue  # a heading
+        terminated = piece[-1] in "。！？；!?;.”\"’）)"
+        if not terminated and len(piece) < 2 * settings.max_lead_chars:
+            continue  # a title, byline or fragment
+        out.append(_Sentence(start, piece, _facts(piece)))
+    return out
+
+
+def _facts(sentence: str) -> tuple[_Fact, ...]:
+    facts: list[_Fact] = []
+    taken = [False] * len(sentence)
+    for m in _DATE.finditer(sentence):
+        facts.append(_Fact("date", m.start(), m.end(), ""))
+        taken[m.start():m.end()] = [True] * (m.end() - m.start())
+    for m in _AMOUNT.finditer(sentence):
+        if any(taken[m.start():m.end()]):
+            continue
+        unit = (m.group("unit") or "").strip()
+        facts.append(_Fact("amount" if unit else "number", m.start(), m.end(), unit))
+    for m in _NAME.finditer(sentence):
+        facts.append(_Fact("name", m.start(), m.end(), ""))
+    facts.sort(key=lambda f: (_TIERS[f.kind], f.start))
+    return tuple(facts)
+
+
+def _clause_start(sentence: str, at: int) -> int:
+    """Start of the clause (between ， , ： :) holding position `at`."""
+    start = 0
+    for m in _CLAUSE.finditer(sentence, 0, at):
+        start = m.end()
+    return start
+
+
+def _clause_end(sentence: str, at: int) -> int:
+    """End of the clause that position `at` is in (the next separator, or the sentence's end)."""
+    m = _CLAUSE.search(sentence, at)
+    return m.start() if m else len(sentence.rstrip("。！？；!?;.”\"’）)"))
+
+
+def _lead(text: str, language: str, settings: ExtractiveSettings) -> str:
+    lead = _PAREN.sub("", text[: _clause_end(text, 0)]).strip()
+    if language == "zh":
+        return lead[: settings.max_lead_chars]
+    return " ".join(lead.split()[: settings.max_lead_words])
+
+
+def _question(s: _Sentence, fact: _Fact | None, language: str, settings: ExtractiveSettings) -> str:
+    text = s.text
+    if fact is None or fact.kind == "name":
+        lead = _lead(text, language, settings)
+        return f"{lead}——具体情况如何？" if language == "zh" else f"What do we know about: {lead}?"
+    c_start, c_end = _clause_start(text, fact.start), _clause_end(text, fact.end)
+    if len((text[c_start:fact.start] + text[fact.end:c_end]).strip()) < 4:
+        c_end = _clause_end(text, min(c_end + 1, len(text)))  # too little left to ask: take the next clause
+    clause = (text[c_start:fact.start] + _blank(fact, language) + text[fact.end:c_end]).strip()
+    head = text[:c_start]
+    first_end = _clause_end(text, 0)
+    if len(head) > settings.max_lead_chars and c_start > first_end + 1:
+        head = text[:first_end] + ("，…，" if language == "zh" else ", …, ")
+    if language != "zh" and head and not head.endswith(" "):
+        head += " "
+    question = _UNCLOSED.sub("", _PAREN.sub("", head + clause)).strip(" ，,：:")
+    if language == "zh":
+        return question + "？"
+    return question[:1].upper() + question[1:] + "?"
+
+
+def _blank(fact: _Fact, language: str) -> str:
+    if fact.kind == "date":
+        return "何时" if language == "zh" else "when"
+    if language == "zh":
+        return "多少" if fact.unit in ("%", "％", "") else "多少" + fact.unit
+    if fact.unit in ("%", "％") or "percent" in fact.unit:
+        return "what percentage"
+    return "how many" if not fact.unit else "how much"
+
+
+def _answer(s: _Sentence, fact: _Fact | None, settings: ExtractiveSettings) -> tuple[str, int]:
+    """The sentence, or for a long one the clauses around the fact, as (text, offset in the sentence)."""
+    if len(s.text) <= settings.max_answer_chars or fact is None:
+        return s.text, 0
+    bounds = [0] + [m.end() for m in _CLAUSE.finditer(s.text)] + [len(s.text)]
+    i = max(k for k in range(len(bounds) - 1) if bounds[k] <= fact.start)
+    lo, hi = i, i + 1
+    while lo > 0 and bounds[hi] - bounds[lo - 1] <= settings.max_answer_chars:
+        lo -= 1
+    while hi < len(bounds) - 1 and bounds[hi + 1] - bounds[lo] <= settings.max_answer_chars:
+        hi += 1
+    piece = s.text[bounds[lo]:bounds[hi]]
+    stripped = piece.rstrip(" ，,：:")
+    return stripped, bounds[lo]
+
+
+class ExtractiveProvider:
+    """No LLM: deterministic extractive questions and answers. Lower quality — see the module docstring."""
+
+    name = "extractive"
+    model = "extractive"
+    endpoint = "extractive"
+    quality = "extractive (no LLM) — lower quality"
+
+    def __init__(self, settings: ExtractiveSettings) -> None:
+        self._settings = settings
+
+    def __repr__(self) -> str:
+        return "ExtractiveProvider()"
+
+    def extract_questions(self, chunk_text: str, n: int, language: str) -> list[ExtractedQA]:
+        """Up to `n` question/answer pairs from `chunk_text`, facts first, in a deterministic order."""
+        sentences = sorted(_sentences(chunk_text, self._settings), key=lambda s: (s.tier, s.start))
+        rounds = max((len(s.facts) for s in sentences), default=0)
+        out: list[ExtractedQA] = []
+        seen: set[str] = set()
+        for r in range(max(rounds, 1)):
+            for s in sentences:
+                if len(out) >= n:
+                    return out
+                if r >= max(len(s.facts), 1):
+                    continue
+                fact = s.facts[r] if s.facts else None
+                if r > 0 and fact is not None and fact.kind == "name":
+                    continue
+                question = _question(s, fact, language, self._settings)
+                if question in seen:
+                    continue
+                seen.add(question)
+                answer, offset = _answer(s, fact, self._settings)
+                fact_text = s.text[fact.start:fact.end] if fact else ""
+                out.append(ExtractedQA(question, answer, s.text, s.start + offset, fact_text))
+        return out
+
+    async def complete(self, messages: list[Message], options: CallOptions) -> Completion:
+        raise ConfigError(
+            "The extractive provider has no chat ability: it only cuts questions and answers from the text",
+            hint="Configure an LLM with `loreforge models add` for prompts, tags, judging and answer rewriting",
+        )
+
+    async def list_models(self) -> list[str]:
+        return ["extractive"]
+
+    async def aclose(self) -> None:
+        return None
+

@@ -1,0 +1,92 @@
+"""The extractive (no-LLM) provider on the real financial corpus, read by path, plus small cases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from loreforge.errors import ConfigError
+from loreforge.providers import CallDefaults, ExtractiveSettings
+from loreforge.providers.extractive import ExtractedQA, ExtractiveProvider
+
+SHARED = Path(os.environ.get("LOREFORGE_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
+CORPUS = SHARED / "corpus" / "financial-2024q2"
+FILES = sorted(p for p in CORPUS.glob("*") if p.suffix in (".md", ".txt") and p.name != "SOURCE.md")
+PROVIDER = ExtractiveProvider(ExtractiveSettings())
+
+
+def chunks(text: str, size: int = 800) -> list[str]:
+    """Paragraph-packed chunks of about `size` characters (a stand-in for the chunk stage)."""
+    out, current = [], ""
+    for para in re.split(r"\n\s*\n", text):
+        current = f"{current}\n\n{para}" if current else para
+        if len(current) >= size:
+            out.append(current)
+            current = ""
+    return out + ([current] if current.strip() else [])
+
+
+def rank(qa: ExtractedQA) -> int:
+    return 0 if re.search(r"\d", qa.fact) else 1 if qa.fact else 2
+
+
+def test_corpus_is_there() -> None:
+    assert len(FILES) == 5, f"expected the five financial reports in {CORPUS}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_questions_and_answers_from_the_real_corpus(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    total = 0
+    for chunk in chunks(text):
+        n = max(1, round(len(chunk) / 240))
+        qas = PROVIDER.extract_questions(chunk, n, "zh")
+        assert qas == PROVIDER.extract_questions(chunk, n, "zh"), "must be deterministic"
+        assert len(qas) <= n and len({q.question for q in qas}) == len(qas)
+        for qa in qas:
+            assert qa.question.strip() and qa.question.endswith("？")
+            assert qa.answer and chunk[qa.start:qa.start + len(qa.answer)] == qa.answer
+            assert qa.evidence in chunk and qa.answer in qa.evidence
+            assert qa.fact in qa.evidence
+        first_round = []
+        for qa in qas:
+            if any(qa.evidence == f.evidence for f in first_round):
+                break
+            first_round.append(qa)
+        ranks = [rank(qa) for qa in first_round]
+        assert ranks == sorted(ranks), f"facts with numbers must come first: {ranks}"
+        total += len(qas)
+    assert total >= len(text) // 600
+
+
+def test_a_metric_sentence_becomes_a_question_about_that_metric() -> None:
+    chunk = "公司简介如下，主要从事精密制造业务。报告期内，营业收入 38.6亿元，同比增长 21.4%。公司将继续推进研发。"
+    qas = PROVIDER.extract_questions(chunk, 3, "zh")
+    assert qas[0].answer == "报告期内，营业收入 38.6亿元，同比增长 21.4%。"
+    assert qas[0].question == "报告期内，营业收入 多少亿元？" and qas[0].fact == "38.6亿元"
+    assert all(q.answer in chunk for q in qas)
+    assert rank(qas[-1]) == 2
+
+
+def test_english_text() -> None:
+    chunk = ("The company sells industrial robots. Revenue rose 21.4% to $38.6 billion in Q2 2024. "
+             "On March 3, 2024, the firm opened a plant with 1,200 workers.")
+    qas = PROVIDER.extract_questions(chunk, 5, "en")
+    assert qas[0].question == "Revenue rose what percentage to $38.6 billion in Q2 2024?"
+    assert qas[0].answer == "Revenue rose 21.4% to $38.6 billion in Q2 2024."
+    assert all(q.answer in chunk and q.question.endswith("?") for q in qas)
+
+
+def test_empty_and_markup_only_input() -> None:
+    assert PROVIDER.extract_questions("", 3, "zh") == []
+    assert PROVIDER.extract_questions("# 标题\n\n| a | b |\n|---|---|\n| 1 | 2 |", 3, "zh") == []
+
+
+def test_no_chat_ability_and_labelled_lower_quality() -> None:
+    assert "lower quality" in PROVIDER.quality and "lower quality" in (ExtractiveProvider.__doc__ or "").lower()
+    with pytest.raises(ConfigError, match="no chat ability"):
+        asyncio.run(PROVIDER.complete([{"role": "user", "content": "hi"}], CallDefaults().options()))
