@@ -152,3 +152,121 @@ class DemoReport(BaseModel):
     ingest: IngestReport
     split: SplitReport
     toc: ProjectToc
+
+
+class ModelView(BaseModel):
+    id: int
+    name: str
+    provider: str
+    model: str
+    base_url: str | None
+    api_key: str | None = Field(description="How the key is referenced; a stored key is never shown")
+    options: dict[str, Any]
+    active: bool
+
+
+class ModelTest(BaseModel):
+    name: str
+    ok: bool
+    latency_ms: float
+    reply: str = ""
+    error: str | None = None
+
+
+class PresetView(BaseModel):
+    name: str
+    kind: str
+    label: str
+    base_url: str | None
+    key_env: str | None
+    key_required: bool
+    notes: str
+
+
+class JobFailure(BaseModel):
+    key: str
+    error: str | None
+    raw_output: str | None = None
+
+
+class JobView(BaseModel):
+    id: int
+    project_id: int | None
+    kind: str
+    status: str
+    total: int
+    done: int
+    failed: int
+    params: dict[str, Any]
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    failures: list[JobFailure] = []
+
+    @property
+    def summary(self) -> str:
+        if self.status == "completed_with_failures":
+            return f"completed with {self.failed} failed ({self.done} done of {self.total})"
+        return f"{self.status} ({self.done} done, {self.failed} failed, of {self.total})"
+
+
+class TagView(BaseModel):
+    id: int
+    label: str
+    parent_id: int | None
+    questions: int = 0
+    children: list["TagView"] = []
+
+
+class QuestionView(BaseModel):
+    id: int
+    chunk_id: int | None
+    text: str
+    tag: str
+    stale: bool
+    answered: bool
+    source: str
+    model: str | None
+    prompt_hash: str | None
+    tokens_in: int
+    tokens_out: int
+
+
+class AnswerView(BaseModel):
+    id: int
+    question_id: int | None
+    chunk_id: int | None
+    question: str
+    answer: str
+    cot: str
+    tag: str
+    model: str | None
+    prompt_hash: str | None
+    tokens_in: int
+    tokens_out: int
+
+
+class UsageRow(BaseModel):
+    key: str
+    calls: int
+    errors: int
+    tokens_in: int
+    tokens_out: int
+
+
+class UsageView(BaseModel):
+    by_model: list[UsageRow]
+    by_stage: list[UsageRow]
+    qa_pairs: int
+    tokens_per_pair: float | None
+
+
+class PromptView(BaseModel):
+    name: str
+    language: str
+    description: str
+    variables: list[str]
+    overridden: bool
+    hash: str
+    text: str

@@ -403,4 +403,5 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, ".")
+    sys.modules.setdefault("fake_llm", sys.modules["__main__"])  # responders import Reply from `fake_llm`
     main()

@@ -57,3 +57,38 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+class ProgressLine:
+    """A one-line progress bar on stderr for jobs (redrawn in place on a terminal, every 10% otherwise)."""
+
+    def __init__(self, label: str) -> None:
+        import sys
+
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self._last_step = -1
+
+    def __call__(self, done: int, failed: int, total: int) -> None:
+        finished = done + failed
+        pct = 100 * finished // total if total else 100
+        filled = pct // 5
+        line = f"{self.label} [{'#' * filled}{'.' * (20 - filled)}] {finished}/{total}" + (f", {failed} failed" if failed else "")
+        if self.tty:
+            click.echo("\r" + line, nl=False, err=True)
+        elif pct // 10 != self._last_step:
+            self._last_step = pct // 10
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
+
+
+def job_result(job: Any) -> None:
+    """Print a finished job's summary and each failure."""
+    click.echo(f"job {job.id} ({job.kind}): {job.summary}")
+    for failure in job.failures:
+        click.echo(f"  failed {failure.key}: {failure.error}")
+    if job.failed:
+        click.echo(f"  rerun only the failed items with `loreforge jobs retry {job.id}`")

@@ -31,7 +31,7 @@ from loreforge.providers.base import (
     estimate_messages,
     join_reasoning,
 )
-from loreforge.providers.config import RunnerSettings
+from loreforge.settings.engine import RunnerSettings
 
 T = TypeVar("T")
 

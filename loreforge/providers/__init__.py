@@ -19,7 +19,7 @@ from loreforge.providers.base import (
     estimate_tokens,
     split_think,
 )
-from loreforge.providers.config import CallDefaults, ExtractiveSettings, HttpSettings, LocalSettings, RunnerSettings
+from loreforge.settings.engine import CallDefaults, ExtractiveSettings, HttpSettings, LocalSettings, RunnerSettings
 from loreforge.providers.presets import PRESETS, Preset, get_preset
 from loreforge.providers.registry import ProviderConfig, make_provider
 

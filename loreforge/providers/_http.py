@@ -21,7 +21,7 @@ from multidict import CIMultiDictProxy
 
 from loreforge.errors import ProviderError
 from loreforge.providers.base import RetryableProviderError
-from loreforge.providers.config import HttpSettings
+from loreforge.settings.engine import HttpSettings
 
 T = TypeVar("T")
 

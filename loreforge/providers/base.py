@@ -42,7 +42,7 @@ class Completion:
 class CallOptions:
     """Per-call options. None means "not sent": the server's own default applies.
 
-    Build one from `loreforge.providers.config.CallDefaults().options()` and change fields with
+    Build one from `loreforge.settings.engine.CallDefaults().options()` and change fields with
     `dataclasses.replace`.
     """
 

@@ -20,7 +20,7 @@ from typing import Literal
 
 from loreforge.errors import ConfigError
 from loreforge.providers.base import CallOptions, Completion, Message
-from loreforge.providers.config import ExtractiveSettings
+from loreforge.settings.engine import ExtractiveSettings
 
 FactKind = Literal["amount", "date", "number", "name"]
 _TIERS: dict[str, int] = {"amount": 0, "date": 1, "number": 2, "name": 3}

@@ -17,7 +17,7 @@ from typing import Any
 
 from loreforge.errors import ConfigError, MissingDependency
 from loreforge.providers.base import CallOptions, Completion, Message, Usage, split_think
-from loreforge.providers.config import LocalSettings
+from loreforge.settings.engine import LocalSettings
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from loreforge.errors import ConfigError, NeedsKey
 from loreforge.providers.base import Provider
-from loreforge.providers.config import CallDefaults, ExtractiveSettings, HttpSettings, LocalSettings
+from loreforge.settings.engine import CallDefaults, ExtractiveSettings, HttpSettings, LocalSettings
 from loreforge.providers.presets import Kind, Preset, get_preset
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from loreforge.service.chunks import ChunkActions
 from loreforge.service.demo import DemoActions
+from loreforge.service.jobs import JobActions
+from loreforge.service.usage import UsageActions
 from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.projects import ProjectActions
 from loreforge.settings import AppConfig
 
 
-class Service(DemoActions, ProjectActions, DocumentActions, ChunkActions):
+class Service(DemoActions, JobActions, UsageActions, ProjectActions, DocumentActions, ChunkActions):
     """Every user action of LoreForge. Open it with `Service()` (reads LOREFORGE_HOME and
     LOREFORGE_DATABASE_URL) or `Service(AppConfig(home=..., database_url=...))`."""
 
@@ -47,6 +49,36 @@ ACTIONS: tuple[str, ...] = (
     "split_chunk",
     "delete_chunks",
     "demo",
+    # LLM engine (issue 3)
+    "list_presets",
+    "add_model",
+    "list_models",
+    "use_model",
+    "remove_model",
+    "test_model",
+    "list_remote_models",
+    "list_prompts",
+    "show_prompt",
+    "set_prompt",
+    "reset_prompt",
+    "build_tags",
+    "show_tags",
+    "add_tag",
+    "rename_tag",
+    "delete_tag",
+    "generate_questions",
+    "list_questions",
+    "add_question",
+    "edit_question",
+    "delete_questions",
+    "generate_answers",
+    "optimize_answer",
+    "list_answers",
+    "list_jobs",
+    "get_job",
+    "cancel_job",
+    "retry_job",
+    "usage",
 )
 
 __all__ = ["ACTIONS", "Service", "Source", "Upload", "open_service"]

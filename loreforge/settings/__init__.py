@@ -94,10 +94,44 @@ class QuestionSettings(_Section):
     chars_per_question: int = Field(
         240, ge=10, le=100_000, description="One question per this many characters of chunk text."
     )
+    max_per_chunk: int = Field(20, ge=1, le=200, description="Most questions asked of one chunk.")
+    remove_question_mark_probability: float = Field(
+        0.0, ge=0, le=1, description="Probability of dropping a question's trailing question mark (data variety)."
+    )
+    dedup_threshold: float = Field(
+        0.85,
+        ge=0.5,
+        le=1.0,
+        description="Character n-gram similarity at or above which a new question counts as a near-duplicate.",
+    )
+
+
+class AnswerSettings(_Section):
+    mode: Literal["batched", "per-question"] = Field(
+        "batched",
+        description="batched: all questions of a chunk answered in one call (far fewer tokens); "
+        "per-question: one call per question.",
+    )
+    cot: Literal["auto", "ask", "off"] = Field(
+        "auto",
+        description="Chain of thought: auto keeps the model's own reasoning when it returns some; ask also asks "
+        "for reasoning explicitly; off keeps none.",
+    )
+
+
+class TagSettings(_Section):
+    mode: Literal["rebuild", "revise", "keep"] = Field(
+        "revise",
+        description="Domain tag tree on `tags build`: rebuild from scratch, revise with minimal changes, or keep.",
+    )
 
 
 class LLMSettings(_Section):
-    concurrency: int = Field(8, ge=1, le=1024, description="Most LLM requests in flight at once for this project.")
+    concurrency: int = Field(8, ge=1, le=1024, description="Most LLM requests in flight at once per endpoint.")
+    requests_per_minute: int | None = Field(None, ge=1, description="Optional request rate limit per endpoint.")
+    tokens_per_minute: int | None = Field(None, ge=1, description="Optional token rate limit per endpoint.")
+    max_attempts: int = Field(5, ge=1, le=50, description="Attempts per LLM call, the first one included.")
+    timeout_s: float = Field(180.0, gt=0, le=3600, description="Timeout of one LLM request attempt, seconds.")
 
 
 class IngestSettings(_Section):
@@ -117,6 +151,8 @@ class ProjectSettings(_Section):
 
     split: SplitSettings = Field(default_factory=SplitSettings)
     questions: QuestionSettings = Field(default_factory=QuestionSettings)
+    answers: AnswerSettings = Field(default_factory=AnswerSettings)
+    tags: TagSettings = Field(default_factory=TagSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     language: Literal["zh", "en"] = Field("zh", description="Language of prompts and generated data: zh or en.")
@@ -143,7 +179,8 @@ def _field_allowed(field: Any) -> str:
         lo = getattr(meta, "gt", None) if getattr(meta, "gt", None) is not None else lo
         hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
     if lo is not None or hi is not None:
-        return f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'}"
+        text = f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'}"
+        return text + (", or none" if type(None) in (args or ()) else "")
     if set(args or ()) == {str, type(None)}:
         return "text, or none"
     name = getattr(ann, "__name__", str(ann))

@@ -1,17 +1,18 @@
-"""Typed defaults of the LLM engine: provider call options, HTTP, the runner and the extractive provider.
-
-These are the only place the engine's defaults live. They are meant to move into `loreforge.settings`
-(as sections of `ProjectSettings`); until then the providers and the runner take these objects as arguments
-and never hard-code a default of their own.
+"""Typed defaults of the LLM engine: provider call options, HTTP, the runner, the local and the extractive
+provider. Part of the one settings object (`loreforge.settings`): the providers and the runner take these
+objects as arguments and never hard-code a default of their own. The per-project keys `llm.*` feed
+`RunnerSettings`; a model config's options feed `CallDefaults`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loreforge.providers.base import CallOptions
+if TYPE_CHECKING:
+    from loreforge.providers.base import CallOptions
+
 
 
 class _Section(BaseModel):
@@ -31,7 +32,9 @@ class CallDefaults(_Section):
     stream: bool = Field(False, description="Stream the reply (SSE for OpenAI-compatible, NDJSON for Ollama).")
     timeout_s: float = Field(180.0, gt=0, le=3600, description="Whole-request timeout for one attempt, seconds.")
 
-    def options(self) -> CallOptions:
+    def options(self) -> "CallOptions":
+        from loreforge.providers.base import CallOptions
+
         return CallOptions(
             temperature=self.temperature,
             max_tokens=self.max_tokens,

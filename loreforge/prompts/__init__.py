@@ -1,0 +1,88 @@
+"""Prompt templates: files per language (`zh/`, `en/`) with named `{{variables}}`, rendered by one function
+and versioned by the hash of their text. A project can override any template; an override that misses a
+required variable (or uses an unknown one) is rejected with a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from loreforge.errors import ConfigError
+
+FOLDER = Path(__file__).resolve().parent
+LANGUAGES = ("zh", "en")
+VAR = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+# name -> (required variables, what it is for)
+SPECS: dict[str, tuple[frozenset[str], str]] = {
+    "system": (frozenset(), "System message shared by every generation call (kept identical for prefix caching)."),
+    "questions": (frozenset({"chunk", "n", "tags"}), "Ask N questions of a chunk and pick each one's tag."),
+    "answers_batched": (frozenset({"chunk", "questions", "cot"}), "Answer all questions of a chunk in one call."),
+    "answer_single": (frozenset({"chunk", "question", "cot"}), "Answer one question with its chunk."),
+    "answer_optimize": (frozenset({"chunk", "question", "answer", "advice"}), "Rewrite an answer following advice."),
+    "tags": (frozenset({"toc", "existing", "mode"}), "Build or revise the two-level domain tag tree from the TOC."),
+}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    language: str
+    text: str
+    overridden: bool
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(f"{self.name}\0{self.language}\0{self.text}".encode()).hexdigest()[:16]
+
+    @property
+    def variables(self) -> set[str]:
+        return set(VAR.findall(self.text))
+
+    def render(self, **values: object) -> str:
+        missing = self.variables - values.keys()
+        if missing:
+            raise ConfigError(f"Prompt '{self.name}' needs values for {sorted(missing)}")
+        return VAR.sub(lambda m: str(values[m.group(1)]), self.text)
+
+
+def check_name(name: str, language: str) -> None:
+    if name not in SPECS:
+        raise ConfigError("Unknown prompt", expected="one of " + ", ".join(SPECS), got=repr(name))
+    if language not in LANGUAGES:
+        raise ConfigError("Unknown prompt language", expected="zh or en", got=repr(language))
+
+
+def default_text(name: str, language: str) -> str:
+    check_name(name, language)
+    return (FOLDER / language / f"{name}.md").read_text(encoding="utf-8")
+
+
+def validate(name: str, text: str) -> None:
+    """Reject an override that misses a required variable or uses an unknown one."""
+    required, _ = SPECS[name]
+    used = set(VAR.findall(text))
+    missing, unknown = required - used, used - required
+    if missing or unknown or not text.strip():
+        raise ConfigError(
+            f"The override of prompt '{name}' cannot be used",
+            expected="the variables " + (", ".join("{{" + v + "}}" for v in sorted(required)) or "(none)"),
+            got=("missing " + ", ".join(sorted(missing)) if missing else "")
+            + ("; " if missing and unknown else "")
+            + ("unknown " + ", ".join(sorted(unknown)) if unknown else "")
+            or "an empty text",
+            hint="Start from `loreforge prompts show PROJECT NAME` and keep every {{variable}}",
+        )
+
+
+def load(name: str, language: str, override_dir: Path | None = None) -> Prompt:
+    """The template in force: the project's override when there is one, else the shipped file."""
+    check_name(name, language)
+    if override_dir is not None:
+        path = override_dir / language / f"{name}.md"
+        if path.is_file():
+            return Prompt(name, language, path.read_text(encoding="utf-8"), overridden=True)
+    return Prompt(name, language, default_text(name, language), overridden=False)

@@ -1,0 +1,96 @@
+"""API keys: stored encrypted in the `secrets` table, or referenced as `env:VAR`; never returned, logged or
+copied into jobs, exports or errors.
+
+A model config holds only a reference: `env:DEEPSEEK_API_KEY` (read from the environment at call time) or
+`secret:NAME` (a row of the secrets table, encrypted with Fernet under a key kept in
+`$LOREFORGE_HOME/secret.key`, mode 0600, or given as LOREFORGE_SECRET_KEY).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loreforge.errors import ConfigError, NeedsKey
+from loreforge.store.models import Secret
+
+KEY_FILE = "secret.key"
+
+
+class SecretBox:
+    """Encrypts and decrypts secret values with the installation's key."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    def _fernet(self):  # type: ignore[no-untyped-def]
+        from cryptography.fernet import Fernet
+
+        env = os.environ.get("LOREFORGE_SECRET_KEY")
+        if env:
+            return Fernet(env.encode())
+        path = self.home / KEY_FILE
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(Fernet.generate_key())
+        return Fernet(path.read_bytes().strip())
+
+    def encrypt(self, value: str) -> str:
+        return self._fernet().encrypt(value.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._fernet().decrypt(token.encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            raise ConfigError(
+                "A stored API key cannot be decrypted with this installation's key",
+                hint=f"Restore {self.home / KEY_FILE} (or LOREFORGE_SECRET_KEY), or store the key again with "
+                "`loreforge models add ... --api-key -`",
+            ) from None
+
+    def put(self, session: Session, name: str, value: str) -> str:
+        """Store (or replace) a secret; returns its reference `secret:NAME`."""
+        row = session.scalar(select(Secret).where(Secret.name == name))
+        if row is None:
+            session.add(Secret(name=name, ciphertext=self.encrypt(value)))
+        else:
+            row.ciphertext = self.encrypt(value)
+        return f"secret:{name}"
+
+    def resolve(self, session: Session, ref: str | None, provider: str, env_hint: str | None = None) -> str | None:
+        """The key a reference points at; NeedsKey when it points at nothing."""
+        if not ref:
+            return None
+        kind, _, name = ref.partition(":")
+        if kind == "env":
+            value = os.environ.get(name)
+            if not value:
+                raise NeedsKey(
+                    f"No API key for provider '{provider}': the environment variable {name} is not set",
+                    hint=f"Set {name}, or store a key with `loreforge models add PROJECT --provider {provider} --api-key -`",
+                )
+            return value
+        if kind == "secret":
+            row = session.scalar(select(Secret).where(Secret.name == name))
+            if row is None:
+                raise NeedsKey(
+                    f"No API key for provider '{provider}': the stored secret '{name}' is gone",
+                    hint="Store it again with `loreforge models add ... --api-key -`",
+                )
+            return self.decrypt(row.ciphertext)
+        raise ConfigError("Unknown API key reference", expected="env:VAR or secret:NAME", got=repr(kind + ":…"))
+
+
+def mask(ref: str | None) -> str | None:
+    """How a key reference is shown: env references by name, stored secrets never by value."""
+    if not ref:
+        return None
+    kind, _, name = ref.partition(":")
+    return f"env:{name}" if kind == "env" else "stored (encrypted) ••••••"
