@@ -13,7 +13,8 @@ As a process (for benchmarks and kill/resume tests)::
     python tests/fake_llm.py --port 0 --latency 0.2 --jitter 0.05 --p500 0.1 --p429 0.1 --malformed 0.05 \
         --seed 1 --text '{"answer": "x"}' [--script replies.json] [--responder module:function]
 
-prints `READY <port>` once listening; GET /_stats gives counters, POST /_reset clears them.
+prints `READY <port>` once listening; GET /_stats gives counters, GET /_requests the chat requests'
+messages, POST /_reset clears them.
 
 Routes: POST /v1/chat/completions (JSON or SSE stream with usage), GET /v1/models, POST /api/chat (JSON or
 NDJSON stream), GET /api/tags. Faults, scripted per reply or drawn with a seeded probability: 429 with
@@ -172,6 +173,7 @@ class FakeLLM:
         app.router.add_post("/api/chat", self._ollama_chat)
         app.router.add_get("/api/tags", self._ollama_tags)
         app.router.add_get("/_stats", self._stats_route)
+        app.router.add_get("/_requests", self._requests_route)
         app.router.add_post("/_reset", self._reset_route)
         return app
 
@@ -217,6 +219,9 @@ class FakeLLM:
 
     async def _stats_route(self, _request: web.Request) -> web.Response:
         return self._json(self.stats())
+
+    async def _requests_route(self, _request: web.Request) -> web.Response:
+        return self._json([{"path": r.path, "messages": r.messages} for r in self.chat_requests()])
 
     async def _reset_route(self, _request: web.Request) -> web.Response:
         self.reset()
