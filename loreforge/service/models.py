@@ -89,6 +89,7 @@ class ModelActions(ServiceBase):
 
     @staticmethod
     def _check_options(options: dict[str, Any]) -> dict[str, Any]:
+        options = {k: v for k, v in options.items() if v is not None}
         unknown = set(options) - set(OPTION_KEYS)
         if unknown:
             raise UserError("Unknown model option", expected=", ".join(OPTION_KEYS), got=", ".join(sorted(unknown)))
@@ -99,7 +100,7 @@ class ModelActions(ServiceBase):
         except ValidationError as exc:
             err = exc.errors()[0]
             raise UserError(f"Invalid model option '{err['loc'][0]}'", got=repr(err.get("input")), hint=err["msg"]) from None
-        return {k: v for k, v in options.items() if v is not None}
+        return options
 
     @staticmethod
     def _activate(session: Session, project: Project, mc: ModelConfig) -> None:
