@@ -203,3 +203,18 @@ def test_extractive_on_the_real_corpus(svc: Service) -> None:
     assert grounded / len(items) > 0.9  # answers are the chunk's own sentences
     with svc.db.session() as s:
         assert {x.source for x in s.query(DatasetItem).all()} == {"extractive"}
+
+
+def test_background_jobs_share_one_limit_per_endpoint(svc: Service, proj: str, fake: FakeLLM) -> None:
+    import dataclasses
+
+    fake.responder = lambda req: dataclasses.replace(respond(req), delay_s=0.1)
+    svc.set_setting(proj, "llm.concurrency", 3)
+    svc.create_project("other", copy_from=proj)
+    svc.ingest("other", [FINANCIAL / "meituan.md", FINANCIAL / "tencent.md"])
+    jobs = [svc.generate_questions(p, background=True) for p in (proj, "other")]
+    deadline = time.monotonic() + 60
+    while any(svc.get_job(j.id).status in ("queued", "running") for j in jobs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(svc.get_job(j.id).status == "completed" for j in jobs)
+    assert fake.peak == 3  # two jobs, one endpoint: the limit holds across both, and is reached

@@ -4,7 +4,7 @@ rewrite one answer following the user's advice."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -37,7 +37,6 @@ class AResult:
     model: str
     error: str | None = None
     raw: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _view(item: DatasetItem) -> AnswerView:

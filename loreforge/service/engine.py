@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,7 +37,29 @@ class StagePlan:
     params: dict[str, Any]
     make_worker: Callable[[Any, Any, int], Callable[[Any], Awaitable[Any]]]  # (provider, runner, job_id)
     store: Callable[[Session, int, Any, Any], None]  # (session, job_id, payload, value) for an ok outcome
-    finish: Callable[[], None] = field(default=lambda: None)
+
+
+class JobLoop:
+    """One event loop in a daemon thread that runs every background job of the process."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="loreforge-jobs", daemon=True)
+        self.thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+
+_JOB_LOOP: list[JobLoop] = []
+_JOB_LOOP_LOCK = threading.Lock()
+
+
+def job_loop() -> JobLoop:
+    with _JOB_LOOP_LOCK:
+        if not _JOB_LOOP:
+            _JOB_LOOP.append(JobLoop())
+        return _JOB_LOOP[0]
 
 
 def _record_row(rec: Any) -> dict[str, Any]:
@@ -90,10 +113,10 @@ class EngineActions(ModelActions):
     def _launch(self, plan: StagePlan, job_id: int | None = None, background: bool = False, on_progress: Progress | None = None) -> JobView:
         job_id = self._prepare_job(plan, job_id)
         if background:
-            thread = threading.Thread(target=self._execute, args=(job_id, plan, None), name=f"job-{job_id}", daemon=True)
-            thread.start()
+            # every background job of the process shares one event loop, so endpoint limits are shared too
+            job_loop().submit(self._execute_async(job_id, plan, None))
         else:
-            self._execute(job_id, plan, on_progress)
+            asyncio.run(self._execute_async(job_id, plan, on_progress))
         with self.db.session() as session:
             return self._job_view(session, self._job(session, job_id))
 
@@ -117,7 +140,7 @@ class EngineActions(ModelActions):
             job.total = job.done + len(keys)
             return job.id
 
-    def _execute(self, job_id: int, plan: StagePlan, on_progress: Progress | None) -> str:
+    async def _execute_async(self, job_id: int, plan: StagePlan, on_progress: Progress | None) -> str:
         from loreforge.generate.runner import Runner
         from loreforge.generate.work import run_items
         from loreforge.providers import make_provider
@@ -125,25 +148,19 @@ class EngineActions(ModelActions):
         def write(outcomes: list[Any], records: list[Any]) -> None:
             self._write_outcomes(job_id, plan, outcomes, records, on_progress)
 
-        async def main() -> str:
-            provider = make_provider(plan.provider_config)
-            calls: list[Any] = []
-            runner = Runner(provider, plan.runner_settings, sink=calls.append)
+        provider = make_provider(plan.provider_config)
+        calls: list[Any] = []
+        runner = Runner(provider, plan.runner_settings, sink=calls.append)
 
-            async def work(_control: JobControl) -> None:
-                worker = plan.make_worker(provider, runner, job_id)
-                await run_items(plan.items, worker, write, calls, workers=plan.runner_settings.concurrency)
-
-            try:
-                return await run_job(JobControl(self.db, job_id), work)
-            finally:
-                await runner.aclose()
-                await provider.aclose()
+        async def work(_control: JobControl) -> None:
+            worker = plan.make_worker(provider, runner, job_id)
+            await run_items(plan.items, worker, write, calls, workers=plan.runner_settings.concurrency)
 
         try:
-            return asyncio.run(main())
+            return await run_job(JobControl(self.db, job_id), work)
         finally:
-            plan.finish()
+            await runner.aclose()
+            await provider.aclose()
 
     def _write_outcomes(self, job_id: int, plan: StagePlan, outcomes: list[Any], records: list[Any], on_progress: Progress | None) -> None:
         with self.db.session() as session:
