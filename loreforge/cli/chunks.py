@@ -8,7 +8,7 @@ import click
 
 from loreforge.cli import render
 from loreforge.cli.base import cli, json_option, service
-from loreforge.settings import DEFAULT_PAGE_SIZE
+from loreforge.defaults import DEFAULT_PAGE_SIZE
 
 
 @cli.group()

@@ -6,7 +6,7 @@ import click
 
 from loreforge.cli import render
 from loreforge.cli.base import cli, json_option, service
-from loreforge.settings import DEFAULT_PAGE_SIZE
+from loreforge.defaults import DEFAULT_PAGE_SIZE
 
 model_option = click.option("--model", "model", help="Model config to use instead of the active one.")
 provider_option = click.option(

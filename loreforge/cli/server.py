@@ -6,7 +6,7 @@ import click
 
 from loreforge.cli import render
 from loreforge.cli.base import cli, json_option, service
-from loreforge.settings import DEFAULT_HOST, DEFAULT_PORT
+from loreforge.defaults import DEFAULT_HOST, DEFAULT_PORT
 
 
 @cli.command()

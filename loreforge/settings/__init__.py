@@ -321,8 +321,6 @@ class AppConfig:
         return self.home / "projects"
 
 
-# Defaults of the server and listings (not per-project).
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8717
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
+# Defaults of the server and listings (not per-project) live in the import-free loreforge.defaults.
+from loreforge.defaults import DEFAULT_HOST, DEFAULT_PAGE_SIZE, DEFAULT_PORT, MAX_PAGE_SIZE  # noqa: E402, F401
+
