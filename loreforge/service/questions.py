@@ -59,7 +59,7 @@ class QuestionActions(EngineActions, PromptActions):
     def _questions_plan(
         self, session: Session, row: Project, chunk_ids: list[int] | None, model: str | None, provider: str | None, force: bool
     ) -> StagePlan:
-        from loreforge.generate.dedup import DuplicateIndex
+        from loreforge.generate.dedup import DuplicateIndex, normalize
 
         settings = self._settings(row)
         config = self._provider_config(session, row, model=model, provider=provider)
@@ -113,7 +113,7 @@ class QuestionActions(EngineActions, PromptActions):
             kept = [(t, tag) for t, tag in r.pairs if index.find(t, q.dedup_threshold) is None]
             for i, (text, tag) in enumerate(kept):
                 question = Question(
-                    project_id=row.id, chunk_id=p.chunk_id, tag_id=label_ids.get(tag), text=text, norm_text="",
+                    project_id=row.id, chunk_id=p.chunk_id, tag_id=label_ids.get(tag), text=text, norm_text=normalize(text),
                     source="extractive" if config.provider == "extractive" else "llm", provider=config.provider,
                     model=r.model or config.model, prompt_name="questions", prompt_hash=prompt.hash, input_hash=p.input_hash,
                     tokens_in=share(r.tokens_in, len(kept), i), tokens_out=share(r.tokens_out, len(kept), i),
