@@ -65,3 +65,23 @@ class ChunkSpan:
     @property
     def heading(self) -> str:
         return " > ".join(self.heading_path)
+
+
+@dataclass(frozen=True)
+class QAPair:
+    """One dataset item as the review and export stages see it (built from a DatasetItem row)."""
+
+    id: int
+    question: str
+    answer: str
+    cot: str = ""
+    tag: str = ""
+    chunk_id: int | None = None
+    document_id: int | None = None
+    confirmed: bool = False
+    rating: int | None = None
+    score: float | None = None
+    labels: tuple[str, ...] = ()
+    source_text: str = ""  # the source chunk's text, when known
+    model: str | None = None
+    history: tuple[tuple[str, str], ...] = ()  # earlier (question, answer) turns, for multi-turn items
