@@ -1,0 +1,146 @@
+"""Pure converters from one reviewed `QAPair` to one output record, per export format.
+
+Fed by the review stage (QAPair records); feeds the writers. Nothing here does I/O.
+
+Fields each format writes (for import, which maps them back; "cot" handling follows `ExportOptions.cot`:
+"think" prefixes the answer text with `<think>{cot}</think>\\n\\n` when the pair has a CoT, "field" adds a
+top-level `cot` string (empty when the pair has none), "none" drops the CoT):
+
+- **alpaca**: `instruction` (question), `input` (always ""), `output` (answer), `system` (only when a
+  system prompt is set), `history` ([[question, answer], ...] earlier turns; only with include_history,
+  then on every record, possibly []), `cot` (cot="field").
+- **sharegpt**: `conversations` [{"from": "human"|"gpt", "value": ...}, ...] (earlier turns first when
+  include_history; the last two entries are the question and the answer), `system` (only when set),
+  `cot` (cot="field").
+- **sharegpt-messages** (LLaMA Factory "sharegpt" formatting with OpenAI-style tags) and **messages**
+  (OpenAI chat JSONL): `messages` [{"role": "system", "content"} (only when set), {"role": "user"},
+  {"role": "assistant"}, ...]; earlier turns precede the last user/assistant pair; `cot` (cot="field").
+  The two write the same record; they differ in the file type and `dataset_info.json` entry they imply.
+- **custom**: `custom_fields[key]` (or the key itself) for question, answer, cot (cot="field"), system
+  (when set), history (include_history; [[q, a], ...]), tag (only when "tag" is in custom_fields).
+- **multilingual-thinking** (Easy Dataset's layout of HuggingFaceH4/Multilingual-Thinking):
+  `reasoning_language`, `developer` (system prompt, may be ""), `user` (question), `analysis` (CoT or null),
+  `final` (answer), `messages` [{"content", "role": "system", "thinking": null},
+  {"content": question, "role": "user", "thinking": null},
+  {"content": answer, "role": "assistant", "thinking": CoT or null}]. The answer is never prefixed;
+  any cot mode other than "none" fills analysis/thinking. Earlier turns are not written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from loreforge.export.options import ExportOptions
+from loreforge.records import QAPair
+
+Record = dict[str, Any]
+
+
+def answer_text(pair: QAPair, options: ExportOptions) -> str:
+    """The answer as written: prefixed with `<think>…</think>` when cot="think" and the pair has a CoT."""
+    if options.cot == "think" and pair.cot:
+        return f"<think>{pair.cot}</think>\n\n{pair.answer}"
+    return pair.answer
+
+
+def _add_cot_field(record: Record, pair: QAPair, options: ExportOptions) -> Record:
+    if options.cot == "field":
+        record["cot"] = pair.cot
+    return record
+
+
+def _history(pair: QAPair, options: ExportOptions) -> tuple[tuple[str, str], ...]:
+    return pair.history if options.include_history else ()
+
+
+def to_alpaca(pair: QAPair, options: ExportOptions) -> Record:
+    record: Record = {"instruction": pair.question, "input": "", "output": answer_text(pair, options)}
+    if options.system_prompt:
+        record["system"] = options.system_prompt
+    if options.include_history:
+        record["history"] = [[q, a] for q, a in pair.history]
+    return _add_cot_field(record, pair, options)
+
+
+def to_sharegpt(pair: QAPair, options: ExportOptions) -> Record:
+    turns: list[dict[str, str]] = []
+    for q, a in _history(pair, options):
+        turns += [{"from": "human", "value": q}, {"from": "gpt", "value": a}]
+    turns += [{"from": "human", "value": pair.question}, {"from": "gpt", "value": answer_text(pair, options)}]
+    record: Record = {"conversations": turns}
+    if options.system_prompt:
+        record["system"] = options.system_prompt
+    return _add_cot_field(record, pair, options)
+
+
+def chat_messages(pair: QAPair, options: ExportOptions) -> list[dict[str, str]]:
+    """OpenAI-style messages: optional system, earlier turns, then the question and the answer."""
+    messages: list[dict[str, str]] = []
+    if options.system_prompt:
+        messages.append({"role": "system", "content": options.system_prompt})
+    for q, a in _history(pair, options):
+        messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    messages += [
+        {"role": "user", "content": pair.question},
+        {"role": "assistant", "content": answer_text(pair, options)},
+    ]
+    return messages
+
+
+def to_messages(pair: QAPair, options: ExportOptions) -> Record:
+    return _add_cot_field({"messages": chat_messages(pair, options)}, pair, options)
+
+
+def to_custom(pair: QAPair, options: ExportOptions) -> Record:
+    names = options.custom_fields
+
+    def name(key: str) -> str:
+        return names[key] if key in names else key
+
+    record: Record = {name("question"): pair.question, name("answer"): answer_text(pair, options)}
+    if options.cot == "field":
+        record[name("cot")] = pair.cot
+    if options.system_prompt:
+        record[name("system")] = options.system_prompt
+    if options.include_history:
+        record[name("history")] = [[q, a] for q, a in pair.history]
+    if "tag" in names:
+        record[names["tag"]] = pair.tag
+    return record
+
+
+def to_multilingual_thinking(pair: QAPair, options: ExportOptions) -> Record:
+    thinking = pair.cot if options.cot != "none" and pair.cot else None
+    return {
+        "reasoning_language": options.reasoning_language,
+        "developer": options.system_prompt,
+        "user": pair.question,
+        "analysis": thinking,
+        "final": pair.answer,
+        "messages": [
+            {"content": options.system_prompt, "role": "system", "thinking": None},
+            {"content": pair.question, "role": "user", "thinking": None},
+            {"content": pair.answer, "role": "assistant", "thinking": thinking},
+        ],
+    }
+
+
+CONVERTERS: dict[str, Callable[[QAPair, ExportOptions], Record]] = {
+    "alpaca": to_alpaca,
+    "sharegpt": to_sharegpt,
+    "sharegpt-messages": to_messages,
+    "messages": to_messages,
+    "custom": to_custom,
+    "multilingual-thinking": to_multilingual_thinking,
+}
+
+
+def convert(pair: QAPair, options: ExportOptions) -> Record:
+    """Convert one pair to the record layout named by `options.format`."""
+    return CONVERTERS[options.format](pair, options)
+
+
+# A pair with every field filled: converting it gives a record whose value types describe the whole file
+# (used to fix a Parquet schema before the first row, so all-empty columns still get the right type).
+SCHEMA_PROBE = QAPair(id=0, question="q", answer="a", cot="c", tag="t", history=(("q", "a"),))

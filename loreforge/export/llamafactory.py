@@ -1,0 +1,211 @@
+"""The LLaMA Factory bundle: a folder that `llamafactory-cli train train_lora.yaml` reads as it is.
+
+Fed by the same two-pass export as `export_dataset`. Writes, in one streaming pass:
+
+- `alpaca.json` (alpaca layout) and `sharegpt.json` (OpenAI-style `messages`, LLaMA Factory "sharegpt"
+  formatting with role/content tags), plus `alpaca_val.json` / `sharegpt_val.json` when split;
+- `dataset_info.json` with one entry per file, named `<name>_alpaca`, `<name>_sharegpt`,
+  `<name>_alpaca_val`, `<name>_sharegpt_val`;
+- `train_lora.yaml`: the reference LoRA SFT recipe (`TrainRecipe`) on the alpaca entry, the validation
+  entry as `eval_dataset` when split, `dataset_dir` the bundle's absolute path (LLaMA Factory resolves it
+  against the working directory), `model_name_or_path` a placeholder to replace;
+- `manifest.json`.
+
+Entry keys mirror LLaMA Factory 0.9.5 (`src/llamafactory/data/parser.py` DatasetAttr.join reads
+`file_name`, `formatting` in {alpaca, sharegpt, openai}, `columns` prompt/query/response/history/messages/
+system/..., `tags` role_tag/content_tag/user_tag/assistant_tag/observation_tag/function_tag/system_tag;
+`data/README.md` "OpenAI Format" gives the messages entry). The alpaca converter indexes
+`example[column]` for every mapped column, so only columns present in the file are mapped. The export
+options' `format` and `file_type` are ignored here (the bundle is always alpaca + sharegpt JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from loreforge.errors import ConfigError
+from loreforge.export.exporter import (
+    ExportResult,
+    Output,
+    PairsFactory,
+    Selection,
+    prepare_out_dir,
+    select,
+    write_manifest,
+    write_outputs,
+)
+from loreforge.export.options import ExportOptions, TrainRecipe
+
+DATASET_INFO = "dataset_info.json"
+TRAIN_YAML = "train_lora.yaml"
+SHAREGPT_TAGS = {
+    "role_tag": "role",
+    "content_tag": "content",
+    "user_tag": "user",
+    "assistant_tag": "assistant",
+    "system_tag": "system",
+}
+_UNSAFE = re.compile(r"[\s,]+")
+
+
+def entry_prefix(name: str) -> str:
+    """A dataset_info entry prefix from a project name: LLaMA Factory splits `dataset:` on commas."""
+    prefix = _UNSAFE.sub("_", name).strip("_")
+    if not prefix:
+        raise ConfigError("The LLaMA Factory dataset name is empty", got=repr(name), hint="Pass a project name")
+    return prefix
+
+
+def alpaca_entry(file_name: str, options: ExportOptions) -> dict[str, Any]:
+    columns = {"prompt": "instruction", "query": "input", "response": "output"}
+    if options.system_prompt:
+        columns["system"] = "system"
+    if options.include_history:
+        columns["history"] = "history"
+    return {"file_name": file_name, "formatting": "alpaca", "columns": columns}
+
+
+def sharegpt_entry(file_name: str) -> dict[str, Any]:
+    # The system prompt travels as the first message (role "system"), which system_tag picks up.
+    return {
+        "file_name": file_name,
+        "formatting": "sharegpt",
+        "columns": {"messages": "messages"},
+        "tags": SHAREGPT_TAGS,
+    }
+
+
+def dataset_info(prefix: str, options: ExportOptions, with_val: bool) -> dict[str, Any]:
+    """The dataset_info.json entries of a bundle."""
+    info = {
+        f"{prefix}_alpaca": alpaca_entry("alpaca.json", options),
+        f"{prefix}_sharegpt": sharegpt_entry("sharegpt.json"),
+    }
+    if with_val:
+        info[f"{prefix}_alpaca_val"] = alpaca_entry("alpaca_val.json", options)
+        info[f"{prefix}_sharegpt_val"] = sharegpt_entry("sharegpt_val.json")
+    return info
+
+
+def yaml_scalar(value: Any) -> str:
+    """A YAML scalar that PyYAML reads back as the same value: strings always double-quoted, floats always
+    with a dot (PyYAML reads `1e-4` as a string)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value == 0 or 1e-3 <= abs(value) < 1e6:
+            return repr(value)
+        mantissa, exponent = f"{value:.15e}".split("e")  # 1e-4 -> "1.0e-4", as in LLaMA Factory's examples
+        mantissa = mantissa.rstrip("0")
+        return f"{mantissa}{'0' if mantissa.endswith('.') else ''}e{int(exponent):+d}"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _fields(recipe: TrainRecipe, *names: str) -> dict[str, Any]:
+    return {name: getattr(recipe, name) for name in names}
+
+
+def train_config(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The sections and keys of train_lora.yaml, in order."""
+    r = recipe
+    method = {"stage": r.stage, "do_train": True}
+    method |= _fields(r, "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target")
+    dataset = {"dataset": f"{prefix}_alpaca", "dataset_dir": str(out_dir), "template": r.template}
+    output = {"output_dir": f"{r.output_root}/{prefix}/lora/sft", "logging_steps": r.logging_steps}
+    output |= {"save_steps": r.save_steps, "plot_loss": True, "overwrite_output_dir": True, "report_to": r.report_to}
+    train = _fields(r, "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate")
+    train |= _fields(r, "num_train_epochs", "lr_scheduler_type", "bf16")
+    sections: list[tuple[str, dict[str, Any]]] = [
+        ("model", {"model_name_or_path": r.model_name_or_path}),
+        ("method", method),
+        ("dataset", dataset | {"cutoff_len": r.cutoff_len}),
+        ("output", output),
+        ("train", train),
+    ]
+    if with_val:
+        # eval_strategy quoted: LLaMA Factory's YAML reader turns a bare `no` into False.
+        evaluation = {
+            "eval_dataset": f"{prefix}_alpaca_val",
+            "per_device_eval_batch_size": r.per_device_eval_batch_size,
+        }
+        evaluation |= {"eval_strategy": "steps", "eval_steps": r.eval_steps}
+        if r.load_best_model_at_end:  # keep the checkpoint with the lowest validation loss
+            evaluation |= {"save_strategy": "steps", "load_best_model_at_end": True}
+            evaluation |= {"metric_for_best_model": "eval_loss", "greater_is_better": False}
+        sections.append(("eval", evaluation))
+    return sections
+
+
+def render_train_yaml(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool) -> str:
+    lines = [
+        "# LoRA SFT for LLaMA Factory: llamafactory-cli train train_lora.yaml",
+        f"# Replace {recipe.model_name_or_path} with a local model folder or a hub id before training.",
+    ]
+    for title, values in train_config(prefix, out_dir, recipe, with_val):
+        lines.append(f"\n### {title}")
+        lines += [f"{key}: {yaml_scalar(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _bundle_outputs(out_dir: Path, options: ExportOptions, selection: Selection) -> list[Output]:
+    alpaca = options.model_copy(update={"format": "alpaca", "file_type": "json"})
+    sharegpt = options.model_copy(update={"format": "sharegpt-messages", "file_type": "json"})
+    outputs = [Output("train", alpaca, out_dir / "alpaca.json"), Output("train", sharegpt, out_dir / "sharegpt.json")]
+    if selection.val:
+        outputs += [
+            Output("val", alpaca, out_dir / "alpaca_val.json"),
+            Output("val", sharegpt, out_dir / "sharegpt_val.json"),
+        ]
+    return outputs
+
+
+def export_llamafactory(
+    pairs_factory: PairsFactory,
+    out_dir: Path,
+    options: ExportOptions,
+    *,
+    name: str,
+    model_path_placeholder: str | None = None,
+    recipe: TrainRecipe | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
+    force: bool = False,
+) -> ExportResult:
+    """Write the LLaMA Factory bundle for the pairs into `out_dir` (see the module docstring)."""
+    recipe = recipe or TrainRecipe()
+    if model_path_placeholder is not None:
+        recipe = recipe.model_copy(update={"model_name_or_path": model_path_placeholder})
+    prefix = entry_prefix(name)
+    extra = dict(manifest_extra or {})
+    selection = select(pairs_factory, options, extra)
+    out_dir = prepare_out_dir(out_dir, force)
+    outputs = _bundle_outputs(out_dir, options, selection)
+    results, tags = write_outputs(pairs_factory, selection, outputs)
+    with_val = bool(selection.val)
+    info = dataset_info(prefix, options, with_val)
+    info_path = out_dir / DATASET_INFO
+    info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    yaml_path = out_dir / TRAIN_YAML
+    yaml_path.write_text(render_train_yaml(prefix, out_dir, recipe, with_val), encoding="utf-8")
+    warnings = list(selection.warnings)
+    manifest_path, counts = write_manifest(
+        out_dir,
+        kind="llamafactory",
+        options=options,
+        results=list(zip(outputs, results, strict=True)),
+        tags=tags,
+        warnings=warnings,
+        manifest_extra=extra,
+        extra={
+            "format": "llamafactory",
+            "file_type": "json",
+            "llamafactory": {"entries": list(info), "dataset_dir": str(out_dir), "train_yaml": TRAIN_YAML},
+        },
+    )
+    files = [res.path for res in results] + [info_path, yaml_path, manifest_path]
+    return ExportResult(out_dir, files, counts, manifest_path, warnings)
