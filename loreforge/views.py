@@ -270,3 +270,61 @@ class PromptView(BaseModel):
     overridden: bool
     hash: str
     text: str
+
+
+class DatasetItemView(BaseModel):
+    id: int
+    question_id: int | None
+    chunk_id: int | None
+    document_id: int | None = None
+    question: str
+    answer: str
+    cot: str
+    tag: str
+    confirmed: bool
+    rating: int | None
+    score: float | None
+    score_reason: str
+    grounding: dict[str, Any]
+    labels: list[str]
+    note: str
+    duplicate_of: int | None
+    stale: bool
+    source: str
+    model: str | None
+    prompt_hash: str | None
+    tokens_in: int
+    tokens_out: int
+    source_text: str | None = Field(None, description="The source chunk's text (in `show`)")
+
+
+class BatchResult(BaseModel):
+    matched: int
+    changed: int
+    detail: dict[str, int] = {}
+
+
+class CheckReport(BaseModel):
+    checked: int
+    failed: int
+    items: list[dict[str, Any]] = []
+
+
+class DedupReport(BaseModel):
+    groups: list[list[int]]
+    duplicates: int
+    removed: int
+
+
+class ImportReport(BaseModel):
+    format: str
+    imported: int
+    skipped: int
+    issues: list[dict[str, Any]] = []
+
+
+class ExportReport(BaseModel):
+    folder: str
+    files: list[str]
+    counts: dict[str, int]
+    manifest: str

@@ -10,7 +10,9 @@ import click
 
 from loreforge import __version__
 from loreforge.cli import chunks as _chunks  # noqa: F401 - registers commands
+from loreforge.cli import dataset as _dataset  # noqa: F401
 from loreforge.cli import documents as _documents  # noqa: F401
+from loreforge.cli import export as _export  # noqa: F401
 from loreforge.cli import generate as _generate  # noqa: F401
 from loreforge.cli import jobs as _jobs  # noqa: F401
 from loreforge.cli import models as _models  # noqa: F401

@@ -24,6 +24,7 @@ SPECS: dict[str, tuple[frozenset[str], str]] = {
     "answer_single": (frozenset({"chunk", "question", "cot"}), "Answer one question with its chunk."),
     "answer_optimize": (frozenset({"chunk", "question", "answer", "advice"}), "Rewrite an answer following advice."),
     "tags": (frozenset({"toc", "existing", "mode"}), "Build or revise the two-level domain tag tree from the TOC."),
+    "judge": (frozenset({"chunk", "question", "answer"}), "Score a QA pair 0-5 against its chunk, with a reason."),
 }
 
 

@@ -79,6 +79,18 @@ ACTIONS: tuple[str, ...] = (
     "cancel_job",
     "retry_job",
     "usage",
+    # review (issue 4)
+    "list_dataset",
+    "show_dataset_item",
+    "edit_dataset_item",
+    "confirm_dataset",
+    "rate_dataset_item",
+    "delete_dataset",
+    "check_dataset",
+    "dedup_dataset",
+    "score_dataset",
+    "export",
+    "import_dataset",
 )
 
 __all__ = ["ACTIONS", "Service", "Source", "Upload", "open_service"]

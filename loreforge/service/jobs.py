@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from loreforge.errors import UserError
 from loreforge.service.engine import Progress
-from loreforge.service.tags import TagActions
+from loreforge.service.dataset import DatasetFilter
+from loreforge.service.importing import ImportActions
 from loreforge.store.models import JobItem, Question
 from loreforge.views import JobView
 
@@ -16,7 +17,7 @@ def _ids(keys: list[str], prefix: str) -> list[int]:
     return sorted({int(k.split(":")[1]) for k in keys if k.startswith(prefix + ":")})
 
 
-class JobActions(TagActions):
+class JobActions(ImportActions):
     def retry_job(self, job_id: int, background: bool = False, on_progress: Progress | None = None) -> JobView:
         """Rerun only the items of a job that are not done (failed, or left pending by a crash)."""
         with self.db.session() as session:
@@ -39,6 +40,8 @@ class JobActions(TagActions):
                     session.scalars(select(Question.id).where(Question.chunk_id.in_(chunk_ids), Question.answered.is_(False)))
                 )
                 plan = self._answers_plan(session, row, qids or [-1], params.get("mode"), model, provider, force=False)
+            elif job.kind == "score":
+                plan = self._score_plan(session, row, DatasetFilter(ids=_ids(keys, "item") or [-1]), model, params.get("min_score"), force=False)
             else:
                 raise UserError(f"Jobs of kind '{job.kind}' cannot be retried")
         return self._launch(plan, job_id=job_id, background=background, on_progress=on_progress)

@@ -152,6 +152,9 @@ class DatasetItem(Timestamped, Provenance, Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)  # AI quality score 0-5
     score_reason: Mapped[str] = mapped_column(Text, default="")
     grounding: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"ok": bool, "missing": [...]}
+    grounding_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True, index=True)  # None: not checked
+    system: Mapped[str] = mapped_column(Text, default="", server_default="")  # an imported item's own system prompt
+    history: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)  # earlier [question, answer] turns
     labels: Mapped[list[Any]] = mapped_column(JSON, default=list)  # free tags
     note: Mapped[str] = mapped_column(Text, default="")
     duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,0 +1,218 @@
+"""Dataset review actions: list with filters and paging, show beside the source chunk, edit, confirm /
+unconfirm, rate, label, note, delete (one, many, or by filter), the grounding check, and dedup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from loreforge.errors import NotFound, UserError
+from loreforge.service.tags import TagActions
+from loreforge.settings import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from loreforge.store.models import Chunk, DatasetItem, Project
+from loreforge.views import BatchResult, CheckReport, DatasetItemView, DedupReport, PageView
+
+RATING_MAX = 5
+
+
+class DatasetFilter(BaseModel):
+    """Which dataset items an action applies to (all given conditions must hold)."""
+
+    ids: list[int] | None = None
+    confirmed: bool | None = None
+    tag: str | None = None
+    min_score: float | None = Field(None, ge=0, le=5)
+    max_score: float | None = Field(None, ge=0, le=5)
+    has_cot: bool | None = None
+    grounding_failed: bool | None = None
+    duplicate: bool | None = None
+    stale: bool | None = None
+    text: str | None = None
+    document_id: int | None = None
+    label: str | None = None
+
+    def is_empty(self) -> bool:
+        return not any(v is not None for v in self.model_dump().values())
+
+
+def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
+    conditions = {
+        "ids": lambda v: DatasetItem.id.in_(v),
+        "confirmed": lambda v: DatasetItem.confirmed.is_(v),
+        "tag": lambda v: DatasetItem.tag == v,
+        "min_score": lambda v: DatasetItem.score >= v,
+        "max_score": lambda v: DatasetItem.score <= v,
+        "has_cot": lambda v: (DatasetItem.cot != "") if v else (DatasetItem.cot == ""),
+        "grounding_failed": lambda v: DatasetItem.grounding_ok.is_(not v),
+        "duplicate": lambda v: DatasetItem.duplicate_of.is_not(None) if v else DatasetItem.duplicate_of.is_(None),
+        "stale": lambda v: DatasetItem.stale.is_(v),
+        "text": lambda v: or_(DatasetItem.question.contains(v, autoescape=True), DatasetItem.answer.contains(v, autoescape=True)),
+        "document_id": lambda v: DatasetItem.chunk_id.in_(select(Chunk.id).where(Chunk.document_id == v)),
+    }
+    for key, value in f.model_dump().items():
+        if value is not None and key in conditions:
+            query = query.where(conditions[key](value))
+    return query
+
+
+def item_view(item: DatasetItem, document_id: int | None = None, source_text: str | None = None) -> DatasetItemView:
+    return DatasetItemView(
+        id=item.id, question_id=item.question_id, chunk_id=item.chunk_id, document_id=document_id, question=item.question,
+        answer=item.answer, cot=item.cot, tag=item.tag, confirmed=item.confirmed, rating=item.rating, score=item.score,
+        score_reason=item.score_reason, grounding=dict(item.grounding or {}), labels=list(item.labels or []), note=item.note,
+        duplicate_of=item.duplicate_of, stale=item.stale, source=item.source, model=item.model, prompt_hash=item.prompt_hash,
+        tokens_in=item.tokens_in, tokens_out=item.tokens_out, source_text=source_text,
+    )
+
+
+class DatasetActions(TagActions):
+    def _items(self, session: Session, row: Project, f: DatasetFilter | None) -> Select[Any]:
+        query = select(DatasetItem).where(DatasetItem.project_id == row.id)
+        return apply_filter(query, f) if f is not None else query
+
+    def _labelled(self, items: Any, f: DatasetFilter | None) -> list[DatasetItem]:
+        out = list(items)
+        return [i for i in out if f.label in (i.labels or [])] if f is not None and f.label else out
+
+    def list_dataset(self, project: str | int, filter: DatasetFilter | None = None, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE) -> PageView[DatasetItemView]:
+        """Dataset items in id order, filtered and paged."""
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise UserError("Invalid paging", expected=f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
+        with self.db.session() as session:
+            row = self._project(session, project)
+            query = self._items(session, row, filter)
+            if filter is not None and filter.label:
+                matched = self._labelled(session.scalars(query.order_by(DatasetItem.id)), filter)
+                total, rows = len(matched), matched[(page - 1) * page_size : page * page_size]
+            else:
+                total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+                rows = list(session.scalars(query.order_by(DatasetItem.id).offset((page - 1) * page_size).limit(page_size)))
+            docs = dict(session.execute(select(Chunk.id, Chunk.document_id).where(Chunk.id.in_({r.chunk_id for r in rows if r.chunk_id}))).all())
+            return PageView[DatasetItemView](items=[item_view(r, docs.get(r.chunk_id)) for r in rows], total=total, page=page, page_size=page_size)
+
+    def _item(self, session: Session, row: Project, item_id: int) -> DatasetItem:
+        item = session.get(DatasetItem, int(item_id))
+        if item is None or item.project_id != row.id:
+            raise NotFound(f"No dataset item {item_id} in project '{row.name}'", hint=f"List them with `loreforge dataset list {row.name}`")
+        return item
+
+    def show_dataset_item(self, project: str | int, item_id: int) -> DatasetItemView:
+        """One item with its source chunk's text beside it."""
+        with self.db.session() as session:
+            row = self._project(session, project)
+            item = self._item(session, row, item_id)
+            chunk = session.get(Chunk, item.chunk_id) if item.chunk_id else None
+            return item_view(item, chunk.document_id if chunk else None, chunk.text if chunk else None)
+
+    def edit_dataset_item(
+        self, project: str | int, item_id: int, question: str | None = None, answer: str | None = None, cot: str | None = None,
+        tag: str | None = None, note: str | None = None, labels: list[str] | None = None,
+    ) -> DatasetItemView:
+        """Edit fields of one item; an edited answer needs a new grounding check."""
+        with self.db.session() as session:
+            row = self._project(session, project)
+            item = self._item(session, row, item_id)
+            for name, value in (("question", question), ("answer", answer)):
+                if value is not None and not value.strip():
+                    raise UserError(f"The {name} cannot be empty")
+            if answer is not None and answer != item.answer:
+                item.grounding, item.grounding_ok = {}, None
+            for name, value in (("question", question), ("answer", answer), ("cot", cot), ("tag", tag), ("note", note)):
+                if value is not None:
+                    setattr(item, name, value.strip() if name in ("question", "answer") else value)
+            if labels is not None:
+                item.labels = sorted({label.strip() for label in labels if label.strip()})
+            return item_view(item)
+
+    def confirm_dataset(self, project: str | int, filter: DatasetFilter, confirmed: bool = True) -> BatchResult:
+        """Confirm (or unconfirm) the items matching `filter` (use `ids` for a selection)."""
+        return self._batch(project, filter, lambda item: _set(item, "confirmed", confirmed))
+
+    def rate_dataset_item(self, project: str | int, item_id: int, rating: int | None) -> DatasetItemView:
+        if rating is not None and not 0 <= rating <= RATING_MAX:
+            raise UserError("Invalid rating", expected=f"0 to {RATING_MAX} stars", got=str(rating))
+        with self.db.session() as session:
+            item = self._item(session, self._project(session, project), item_id)
+            item.rating = rating
+            return item_view(item)
+
+    def delete_dataset(self, project: str | int, filter: DatasetFilter, everything: bool = False) -> BatchResult:
+        """Delete the items matching `filter`; an empty filter needs `everything=True`."""
+        if filter.is_empty() and not everything:
+            raise UserError("Refusing to delete every dataset item without --all", hint="Pass ids or a filter, or --all")
+
+        def drop(item: DatasetItem, session: Session) -> bool:
+            session.delete(item)
+            return True
+
+        return self._batch(project, filter, drop, with_session=True)
+
+    def _batch(self, project: str | int, f: DatasetFilter, change: Any, with_session: bool = False) -> BatchResult:
+        with self.db.session() as session:
+            row = self._project(session, project)
+            items = self._labelled(session.scalars(self._items(session, row, f)), f)
+            if f.ids:
+                missing = set(f.ids) - {i.id for i in items}
+                if missing and not any(v is not None for k, v in f.model_dump().items() if k != "ids"):
+                    raise NotFound(f"No dataset item {sorted(missing)} in project '{row.name}'")
+            changed = sum(bool(change(i, session) if with_session else change(i)) for i in items)
+            return BatchResult(matched=len(items), changed=changed)
+
+    def check_dataset(self, project: str | int, filter: DatasetFilter | None = None) -> CheckReport:
+        """Grounding check without an LLM: every figure, date and name in each answer must be in its chunk."""
+        from loreforge.review import check_grounding
+
+        failures: list[dict[str, Any]] = []
+        with self.db.session() as session:
+            row = self._project(session, project)
+            items = self._labelled(session.scalars(self._items(session, row, filter)), filter)
+            chunks = dict(session.execute(select(Chunk.id, Chunk.text).where(Chunk.id.in_({i.chunk_id for i in items if i.chunk_id}))).all())
+            checked = 0
+            for item in items:
+                source = chunks.get(item.chunk_id) if item.chunk_id else None
+                if source is None:
+                    item.grounding, item.grounding_ok = {"ok": None, "reason": "no source chunk"}, None
+                    continue
+                result = check_grounding(item.answer, source)
+                checked += 1
+                item.grounding = {"ok": result.ok, "missing": list(result.missing), "checked": list(result.checked)}
+                item.grounding_ok = result.ok
+                if not result.ok:
+                    failures.append({"id": item.id, "question": item.question, "missing": list(result.missing)})
+        return CheckReport(checked=checked, failed=len(failures), items=failures)
+
+    def dedup_dataset(self, project: str | int, threshold: float | None = None, remove: bool = False) -> DedupReport:
+        """Find near-identical QA pairs across the project; mark them (duplicate_of), or delete them."""
+        from loreforge.generate.dedup import DuplicateIndex
+
+        with self.db.session() as session:
+            row = self._project(session, project)
+            limit = threshold if threshold is not None else self._settings(row).questions.dedup_threshold
+            index = DuplicateIndex()
+            groups: dict[int, list[int]] = {}
+            removed = 0
+            for item in session.scalars(self._items(session, row, None).order_by(DatasetItem.id)):
+                text = f"{item.question}\n{item.answer}"
+                hit = index.find(text, limit)
+                if hit is None:
+                    index.add(item.id, text)
+                    item.duplicate_of = None
+                    continue
+                groups.setdefault(int(hit[0]), [int(hit[0])]).append(item.id)
+                if remove:
+                    session.delete(item)
+                    removed += 1
+                else:
+                    item.duplicate_of = int(hit[0])
+            dupes = sum(len(g) - 1 for g in groups.values())
+            return DedupReport(groups=list(groups.values()), duplicates=dupes, removed=removed)
+
+
+def _set(item: DatasetItem, name: str, value: Any) -> bool:
+    if getattr(item, name) == value:
+        return False
+    setattr(item, name, value)
+    return True
