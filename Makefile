@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install clean
+.PHONY: demo test contract install clean
 
 install: $(STAMP)
 
@@ -24,5 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
+## Contract tests with the real consumers (LLaMA Factory 0.9.5, TRL, datasets) in their own venv (.venv-lf).
+contract: $(STAMP)
+	bash .ci/llamafactory-venv.sh .venv-lf
+	LOREFORGE_LF_PYTHON=$(CURDIR)/.venv-lf/bin/python $(PY) -m pytest -q tests/test_contract_llamafactory.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-lf .pytest_cache .hypothesis

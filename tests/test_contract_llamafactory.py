@@ -1,0 +1,81 @@
+"""Contract tests with the real consumers of our exports: LLaMA Factory trains 2 steps on our bundle (Alpaca
+and ShareGPT entries, with the validation split), TRL's SFT data path reads our messages JSONL, and
+`datasets.load_from_disk` reads our HF folder — each in its own environment with CPU torch.
+
+This is the CI stage `contract` (`make contract`, run by .ci/run after `make test`): it needs the venv that
+`.ci/llamafactory-venv.sh` builds, named by LOREFORGE_LF_PYTHON; without it these tests are skipped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import FINANCIAL
+from loreforge.service import Service
+from loreforge.service.dataset import DatasetFilter
+
+LF_PYTHON = os.environ.get("LOREFORGE_LF_PYTHON")
+HERE = Path(__file__).resolve().parent
+pytestmark = pytest.mark.skipif(not LF_PYTHON, reason="contract stage only: set LOREFORGE_LF_PYTHON (make contract)")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny")
+    texts = [str(FINANCIAL / "kuaishou.md"), str(FINANCIAL / "jd.txt")]
+    subprocess.run([str(LF_PYTHON), str(HERE / "contract" / "make_tiny_qwen2.py"), str(out), *texts], check=True, timeout=300)
+    return out
+
+
+@pytest.fixture()
+def confirmed(svc: Service) -> str:
+    svc.create_project("fin")
+    svc.ingest("fin", [FINANCIAL / "kuaishou.md", FINANCIAL / "jd.txt"])
+    svc.generate_questions("fin")
+    svc.generate_answers("fin")
+    svc.set_setting("fin", "language", "zh")
+    svc.confirm_dataset("fin", DatasetFilter())
+    return "fin"
+
+
+def _lf_bin() -> str:
+    return str(Path(str(LF_PYTHON)).parent / "llamafactory-cli")
+
+
+@pytest.mark.parametrize("entry", ["alpaca", "sharegpt"])
+def test_llamafactory_trains_on_our_bundle(svc: Service, confirmed: str, tiny_model: Path, tmp_path: Path, entry: str) -> None:
+    report = svc.export(confirmed, tmp_path / "bundle", val_size=0.2)
+    bundle = Path(report.folder)
+    config = yaml.safe_load((bundle / "train_lora.yaml").read_text(encoding="utf-8"))
+    assert config["dataset_dir"] == str(bundle) and config["template"] == "qwen"
+    config.update(
+        model_name_or_path=str(tiny_model), dataset=f"fin_{entry}", eval_dataset=f"fin_{entry}_val",
+        output_dir=str(tmp_path / "out"), max_steps=2, bf16=False, cutoff_len=128, per_device_train_batch_size=1,
+        per_device_eval_batch_size=1, gradient_accumulation_steps=1, eval_steps=1, save_steps=2, logging_steps=1,
+        preprocessing_num_workers=1, plot_loss=False,
+    )
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "DISABLE_VERSION_CHECK": "1", "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "WANDB_DISABLED": "true"}
+    run = subprocess.run([_lf_bin(), "train", str(cfg)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = json.loads((tmp_path / "out" / "all_results.json").read_text())
+    assert results["train_loss"] > 0 and "eval_loss" in results
+    state = json.loads((tmp_path / "out" / "trainer_state.json").read_text())
+    assert state["global_step"] == 2
+
+
+def test_trl_and_datasets_read_our_exports(svc: Service, confirmed: str, tiny_model: Path, tmp_path: Path) -> None:
+    messages = svc.export(confirmed, tmp_path / "messages", format="messages", file_type="jsonl", system_prompt="你是财经助手。")
+    hf = svc.export(confirmed, tmp_path / "hf", format="hf", val_size=0.2)
+    run = subprocess.run(
+        [str(LF_PYTHON), str(HERE / "contract" / "trl_messages.py"), str(tiny_model), str(Path(messages.folder) / "train.jsonl"), hf.folder],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1"},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.stdout.count("OK ") == 3, run.stdout
