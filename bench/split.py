@@ -96,7 +96,9 @@ def main() -> None:
           f"min {args.min}, max {args.max}")
     settings = SplitSettings(strategy="markdown", min_length=args.min, max_length=args.max)
     mine = measure("loreforge markdown", lambda: ours(doc, settings), doc, args.min, args.max)
-    theirs = measure("langchain md-header+recursive", lambda: langchain(doc, args.min, args.max), doc, args.min, args.max)
+    theirs = measure(
+        "langchain md-header+recursive", lambda: langchain(doc, args.min, args.max), doc, args.min, args.max
+    )
     print(f"throughput ratio ours/langchain: {mine['mb_s'] / theirs['mb_s']:.2f}x")
     if args.all_strategies:
         for strategy in SPLIT_STRATEGIES:

@@ -152,9 +152,11 @@ def test_headings_only_document(strategy: str) -> None:
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_crlf_is_tolerated_and_offsets_stay_exact(strategy: str) -> None:
-    doc = ("# Title\r\n\r\n" + en_text(30).replace(". ", ".\r\n") + "\r\n\r\n## Next\r\n\r\nEnd.\r\n") * 3
+    section = "# Title\n\n" + en_text(30).replace(". ", ".\n") + "\n\n```\n# code\n```\n\nNext\n---\n\n| a |\n| - |\n| 1 |\n"
+    doc = (section * 3).replace("\n", "\r\n")
     result = split(doc, strategy=strategy, min_length=50, max_length=300, chunk_size=200)
     assert all("\r\n" not in c.text[-2:] for c in result.chunks)
+    assert [(e.level, e.title) for e in extract_toc(doc)[0].children] == [(2, "Next")]
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -196,6 +198,22 @@ def test_markdown_keeps_a_fitting_section_whole_rather_than_reaching_min() -> No
     result = split(doc, min_length=len(first) + 50, max_length=len(second) + 10)
     assert result.chunks[0].text == first
     assert result.chunks[1].text == second
+
+
+def test_markdown_bold_line_labels_start_chunks_and_are_not_headings() -> None:
+    section = "**营收结构**\n\n" + cjk_text(40)
+    doc = "# 财报\n\n" + "\n\n".join(section for _ in range(6))
+    result = split(doc, min_length=100, max_length=len(section) + 30)
+    assert all(c.text.startswith(("# 财报", "**营收结构**")) for c in result.chunks)
+    assert all(not c.text.endswith("**") for c in result.chunks)
+    assert {c.heading_path for c in result.chunks} == {("财报",)}
+    assert [e.title for e in extract_toc(doc)] == ["财报"]
+
+
+def test_token_target_below_min_length_ends_at_a_boundary_past_min() -> None:
+    result = split(cjk_text(300), strategy="token", chunk_size=50, min_length=300, max_length=1000)
+    assert all(300 <= len(c.text) for c in result.chunks[:-1])
+    assert all(c.text[-1] in "。！？；" for c in result.chunks)
 
 
 def test_deep_heading_paths() -> None:
@@ -267,7 +285,9 @@ def test_token_with_local_tokenizer_counts_tokens(tmp_path: Path) -> None:
     measure, warning = load_measure(folder)
     assert warning is None
     doc = en_text(300)
-    settings = SplitSettings(strategy="token", tokenizer=folder, chunk_size=64, overlap=8, min_length=0, max_length=4000)
+    settings = SplitSettings(
+        strategy="token", tokenizer=folder, chunk_size=64, overlap=8, min_length=0, max_length=4000
+    )
     result = split_text(doc, settings)
     check_split(doc, result, settings, measure=measure)
     assert result.warnings == ()
