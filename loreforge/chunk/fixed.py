@@ -1,4 +1,6 @@
-"""The `fixed` strategy: chunks of about chunk_size characters (+ overlap), cut at the best nearby boundary.
+"""The `fixed` strategy: chunks of about chunk_size characters, cut at the best boundary near that size.
+
+chunk_size counts the whole chunk, the `overlap` characters repeated from the previous chunk included.
 
 The cut is looked for within `TOLERANCE` (a share of the target) either side of chunk_size, preferring a
 paragraph, then line, sentence, clause, word boundary, and the one nearest to the target among equals. When

@@ -64,7 +64,11 @@ class SplitSettings(_Section):
         description="Target chunk size for fixed/recursive splitting (characters) and token splitting (tokens).",
     )
     overlap: int = Field(
-        0, ge=0, le=50_000, description="Characters (tokens for `token`) repeated from the previous chunk."
+        0,
+        ge=0,
+        le=50_000,
+        description="Characters (tokens for `token`) repeated from the previous chunk; recursive, fixed and token "
+        "strategies only (markdown and custom never repeat text).",
     )
     separators: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SEPARATORS),
