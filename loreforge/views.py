@@ -233,20 +233,6 @@ class QuestionView(BaseModel):
     tokens_out: int
 
 
-class AnswerView(BaseModel):
-    id: int
-    question_id: int | None
-    chunk_id: int | None
-    question: str
-    answer: str
-    cot: str
-    tag: str
-    model: str | None
-    prompt_hash: str | None
-    tokens_in: int
-    tokens_out: int
-
-
 class UsageRow(BaseModel):
     key: str
     calls: int

@@ -63,7 +63,7 @@ def test_generation_over_http(client: TestClient) -> None:
         assert client.patch(f"/api/projects/p/questions/{qid}", json={"tag": "利润"}).json()["tag"] == "利润"
         answers_job = _wait(client, client.post("/api/projects/p/answers/generate", json={}).json()["id"])
         assert answers_job["done"] == answers_job["total"] > 0
-        pairs = client.get("/api/projects/p/answers").json()
+        pairs = client.get("/api/projects/p/dataset").json()
         assert pairs["total"] == questions["total"]
         fake.script("更好的答案：73.7%。")
         better = client.post(f"/api/projects/p/answers/{pairs['items'][0]['id']}/optimize", json={"advice": "给出准确数字"}).json()

@@ -45,7 +45,7 @@ def test_models_keys_and_generation(home: Path, tmp_path: Path) -> None:
         assert "questions" in run("questions", "list", "p")[1]
         code, out = run("answers", "generate", "p", "--mode", "batched")
         assert code == 0 and "completed" in out
-        assert "pairs" in run("answers", "list", "p")[1]
+        assert "items" in run("dataset", "list", "p")[1]
         code, out = run("jobs", "list", "--json")
         jobs = json.loads(out)
         assert [j["kind"] for j in jobs] == ["answers", "questions"]

@@ -96,7 +96,7 @@ def test_per_question_mode_takes_reasoning_content(svc: Service, proj: str, fake
     job = svc.generate_answers(proj, mode="per-question")
     n = svc.list_questions(proj).total
     assert job.done == n and len(fake.chat_requests()) == n
-    items = svc.list_answers(proj).items
+    items = svc.list_dataset(proj).items
     assert all(a.answer == "单个问题的答案。" and a.cot == "单题推理" for a in items)
 
 
@@ -104,7 +104,7 @@ def test_cot_off(svc: Service, proj: str, fake: FakeLLM) -> None:
     svc.set_setting(proj, "answers.cot", "off")
     svc.generate_questions(proj, chunk_ids=[_chunks(svc, proj)[0].id])
     svc.generate_answers(proj)
-    assert all(a.cot == "" for a in svc.list_answers(proj).items)
+    assert all(a.cot == "" for a in svc.list_dataset(proj).items)
 
 
 def test_malformed_replies_repaired_reasked_or_failed_and_retried(svc: Service, proj: str, fake: FakeLLM) -> None:
@@ -196,7 +196,7 @@ def test_extractive_on_the_real_corpus(svc: Service) -> None:
     q = svc.generate_questions("offline")  # no model configured: extractive is the default
     a = svc.generate_answers("offline")
     assert q.status == "completed" and a.done > 0
-    items = svc.list_answers("offline", page_size=1000).items
+    items = svc.list_dataset("offline", page_size=1000).items
     assert len(items) >= 20
     chunks = {c.id: c.text for c in svc.list_chunks("offline", page_size=1000).items}
     grounded = sum(1 for i in items if i.answer.rstrip("；;，,") in chunks[i.chunk_id])

@@ -57,8 +57,8 @@ def test_workflow_on_postgresql(pg: Service) -> None:
     q = pg.generate_questions("fin")
     a = pg.generate_answers("fin")
     assert q.status == "completed" and a.done > 0
-    assert pg.list_answers("fin").total > 0
-    assert pg.usage("fin").qa_pairs == pg.list_answers("fin").total
+    assert pg.list_dataset("fin").total > 0
+    assert pg.usage("fin").qa_pairs == pg.list_dataset("fin").total
     assert len(pg.toc("fin").documents) == 2
     pg.split("fin", strategy="recursive", force=True)
     assert pg.get_project("fin").counts.questions > 0  # kept, unlinked

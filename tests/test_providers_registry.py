@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loreforge.errors import ConfigError, MissingDependency, NeedsKey
+from loreforge.errors import ConfigError, NeedsKey
 from loreforge.providers import PRESETS, CallDefaults, ProviderConfig, get_preset, make_provider
 from loreforge.providers.extractive import ExtractiveProvider
 from loreforge.providers.local import LocalProvider

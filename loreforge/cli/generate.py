@@ -151,7 +151,7 @@ def questions_delete(project_ref: str, question_ids: tuple[int, ...]) -> None:
 
 @cli.group()
 def answers() -> None:
-    """Answers: generate (a job), list, optimize one."""
+    """Answers: generate (a job), optimize one. Review them with `loreforge dataset`."""
 
 
 @answers.command("generate")
@@ -170,22 +170,6 @@ def answers_generate(project_ref: str, question_ids: str | None, mode: str | Non
                                      provider=provider, force=force, on_progress=bar)
     bar.close()
     render.as_json(job) if as_json else render.job_result(job)
-
-
-@answers.command("list")
-@click.argument("project_ref", metavar="PROJECT")
-@click.option("--page", type=int, default=1, show_default=True)
-@click.option("--page-size", type=int, default=DEFAULT_PAGE_SIZE, show_default=True)
-@json_option
-def answers_list(project_ref: str, page: int, page_size: int, as_json: bool) -> None:
-    """List question/answer pairs."""
-    result = service().list_answers(project_ref, page=page, page_size=page_size)
-    if as_json:
-        return render.as_json(result)
-    render.table(["id", "question", "answer", "cot", "model"],
-                 [(a.id, render.clip(a.question, 40), render.clip(a.answer, 50), "yes" if a.cot else "", a.model or "")
-                  for a in result.items])
-    click.echo(f"{result.total} pairs")
 
 
 @answers.command("optimize")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, field_validator, model_validator
+from pydantic import BaseModel, field_validator
 
+from loreforge.generate.parsing import ListReply
 from loreforge.prompts import Prompt
 from loreforge.prompts.fragments import COT_ASK_BATCHED, COT_ASK_SINGLE
 
@@ -37,13 +38,8 @@ class AnswerItem(BaseModel):
         return "" if value is None else str(value)
 
 
-class AnswersReply(BaseModel):
+class AnswersReply(ListReply):
     answers: list[AnswerItem]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_list(cls, value: Any) -> Any:
-        return {"answers": value} if isinstance(value, list) else value
 
 
 def batched_messages(

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 import json_repair
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError, model_validator
 
 from loreforge.errors import LoreForgeError
 from loreforge.providers.base import split_think
@@ -109,3 +109,15 @@ def reask_message(reason: str, messages: list[dict[str, str]]) -> dict[str, str]
     prompt = "".join(m.get("content") or "" for m in messages if m.get("role") != "assistant")
     language = "zh" if _CJK.search(prompt) else "en"
     return {"role": "user", "content": _REASK[language].format(reason=reason)}
+
+
+class ListReply(BaseModel):
+    """A reply whose single list field may also arrive as a bare JSON list (models often drop the wrapper)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            (name,) = cls.model_fields
+            return {name: value}
+        return value

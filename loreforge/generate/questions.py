@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator, model_validator
 
+from loreforge.generate.parsing import ListReply
 from loreforge.prompts import Prompt
 from loreforge.prompts.fragments import NO_TAGS
 
@@ -30,13 +31,8 @@ class QuestionItem(BaseModel):
         return "" if value is None else str(value)
 
 
-class QuestionsReply(BaseModel):
+class QuestionsReply(ListReply):
     questions: list[QuestionItem]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_list(cls, value: Any) -> Any:
-        return {"questions": value} if isinstance(value, list) else value
 
 
 def text_language(text: str, default: str) -> str:

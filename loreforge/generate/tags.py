@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, model_validator
 
+from loreforge.generate.parsing import ListReply
 from loreforge.prompts import Prompt
 from loreforge.prompts.fragments import TAG_MODE
 
@@ -27,13 +28,8 @@ class TagNode(BaseModel):
         return value
 
 
-class TagsReply(BaseModel):
+class TagsReply(ListReply):
     tags: list[TagNode]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_list(cls, value: Any) -> Any:
-        return {"tags": value} if isinstance(value, list) else value
 
 
 def toc_text(documents: list[tuple[str, list[dict[str, Any]]]], limit: int = TOC_CHARS) -> str:

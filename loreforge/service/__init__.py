@@ -73,7 +73,6 @@ ACTIONS: tuple[str, ...] = (
     "delete_questions",
     "generate_answers",
     "optimize_answer",
-    "list_answers",
     "list_jobs",
     "get_job",
     "cancel_job",

@@ -15,7 +15,8 @@ from loreforge.service.engine import Progress, StagePlan
 from loreforge.service.questions import QuestionActions
 from loreforge.service.stage_common import done_keys, input_hash, model_key, share
 from loreforge.store.models import Chunk, DatasetItem, Project, Question, Tag
-from loreforge.views import AnswerView, JobView
+from loreforge.service.item_views import item_view
+from loreforge.views import DatasetItemView, JobView
 
 STAGE = "answers"
 BATCH_MAX = 20
@@ -37,14 +38,6 @@ class AResult:
     model: str
     error: str | None = None
     raw: str | None = None
-
-
-def _view(item: DatasetItem) -> AnswerView:
-    return AnswerView(
-        id=item.id, question_id=item.question_id, chunk_id=item.chunk_id, question=item.question, answer=item.answer,
-        cot=item.cot, tag=item.tag, model=item.model, prompt_hash=item.prompt_hash, tokens_in=item.tokens_in,
-        tokens_out=item.tokens_out,
-    )
 
 
 class AnswerActions(QuestionActions):
@@ -136,7 +129,7 @@ class AnswerActions(QuestionActions):
         params = {"questions": question_ids or "unanswered", "mode": settings.answers.mode, "model": model, "provider": config.provider, "force": force}
         return StagePlan(STAGE, row.id, config, self._runner_settings(settings), items, params, make_worker, store)
 
-    def optimize_answer(self, project: str | int, item_id: int, advice: str, model: str | None = None) -> AnswerView:
+    def optimize_answer(self, project: str | int, item_id: int, advice: str, model: str | None = None) -> DatasetItemView:
         """Rewrite one answer following the user's advice (one LLM call through the runner, logged)."""
         import asyncio
 
@@ -182,7 +175,7 @@ class AnswerActions(QuestionActions):
             item.prompt_name, item.prompt_hash = prompt.name, prompt.hash
             item.tokens_in += completion.usage.prompt_tokens
             item.tokens_out += completion.usage.completion_tokens
-            return _view(item)
+            return item_view(item)
 
     def _log_calls(self, records: list[Any]) -> None:
         from loreforge.service.engine import _record_row
@@ -191,18 +184,6 @@ class AnswerActions(QuestionActions):
         if records:
             with self.db.session() as session:
                 session.execute(LLMCall.__table__.insert(), [_record_row(r) for r in records])
-
-    def list_answers(self, project: str | int, page: int = 1, page_size: int = 50) -> Any:
-        from sqlalchemy import func
-
-        from loreforge.views import PageView
-
-        with self.db.session() as session:
-            row = self._project(session, project)
-            query = select(DatasetItem).where(DatasetItem.project_id == row.id)
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = session.scalars(query.order_by(DatasetItem.id).offset((page - 1) * page_size).limit(page_size))
-            return PageView[AnswerView](items=[_view(r) for r in rows], total=total, page=page, page_size=page_size)
 
 
 async def _batched(runner: Any, system: Any, prompt: Any, p: APayload, language: str, cot_mode: str, options: Any, meta: Any) -> AResult:

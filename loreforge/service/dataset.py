@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from loreforge.errors import NotFound, UserError
+from loreforge.service.item_views import item_view
 from loreforge.service.tags import TagActions
 from loreforge.settings import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from loreforge.store.models import Chunk, DatasetItem, Project
@@ -56,16 +57,6 @@ def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
         if value is not None and key in conditions:
             query = query.where(conditions[key](value))
     return query
-
-
-def item_view(item: DatasetItem, document_id: int | None = None, source_text: str | None = None) -> DatasetItemView:
-    return DatasetItemView(
-        id=item.id, question_id=item.question_id, chunk_id=item.chunk_id, document_id=document_id, question=item.question,
-        answer=item.answer, cot=item.cot, tag=item.tag, confirmed=item.confirmed, rating=item.rating, score=item.score,
-        score_reason=item.score_reason, grounding=dict(item.grounding or {}), labels=list(item.labels or []), note=item.note,
-        duplicate_of=item.duplicate_of, stale=item.stale, source=item.source, model=item.model, prompt_hash=item.prompt_hash,
-        tokens_in=item.tokens_in, tokens_out=item.tokens_out, source_text=source_text,
-    )
 
 
 class DatasetActions(TagActions):

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from loreforge.errors import IngestError, LoreForgeError
 from loreforge.records import LoadedDocument
-from loreforge.service.base import ServiceBase
 from loreforge.service.splitting import SplitActions
 from loreforge.settings import IngestSettings
 from loreforge.store.models import Chunk, Document, Project

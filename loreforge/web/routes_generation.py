@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from loreforge.service import Service
 from loreforge.settings import DEFAULT_PAGE_SIZE
-from loreforge.views import AnswerView, Deleted, JobView, PageView, QuestionView, TagView, UsageView
+from loreforge.views import DatasetItemView, Deleted, JobView, PageView, QuestionView, TagView, UsageView
 from loreforge.web.deps import svc
 
 router = APIRouter(tags=["generation"])
@@ -128,14 +128,8 @@ def generate_answers(project: str, body: GenerateAnswers, s: Service = Depends(s
                               provider=body.provider, force=body.force, background=True)
 
 
-@router.get("/projects/{project}/answers", response_model=PageView[AnswerView])
-def list_answers(project: str, page: int = Query(1, ge=1), page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1),
-                 s: Service = Depends(svc)) -> PageView[AnswerView]:
-    return s.list_answers(project, page=page, page_size=page_size)
-
-
-@router.post("/projects/{project}/answers/{item_id}/optimize", response_model=AnswerView)
-def optimize_answer(project: str, item_id: int, body: Advice, s: Service = Depends(svc)) -> AnswerView:
+@router.post("/projects/{project}/answers/{item_id}/optimize", response_model=DatasetItemView)
+def optimize_answer(project: str, item_id: int, body: Advice, s: Service = Depends(svc)) -> DatasetItemView:
     return s.optimize_answer(project, item_id, body.advice, model=body.model)
 
 
