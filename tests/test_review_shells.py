@@ -87,3 +87,25 @@ def test_review_api(client: TestClient, svc: Service, tmp_path: Path) -> None:
     assert kept["imported"] == 1 and kept["skipped"] == 1
     gone = client.post("/api/projects/p/dataset/delete", json={"filter": {"ids": [first]}}).json()
     assert gone["changed"] == 1
+
+
+def test_score_cli_min_score_auto_confirms(home: Path) -> None:
+    from fake_llm import FakeLLM, Reply
+
+    def judge(req: object) -> Reply:
+        answer = req.prompt.split("答案：")[-1]  # type: ignore[attr-defined]
+        s = 5 if "亿" in answer else 1
+        return Reply(text=json.dumps({"question_quality": s, "accuracy": s, "relevance": s, "consistency": s, "reason": "r"}))
+
+    with FakeLLM(responder=judge) as fake:
+        run("project", "create", "p")
+        run("ingest", "p", str(FINANCIAL / "kuaishou.md"))
+        run("questions", "generate", "p")
+        run("answers", "generate", "p")
+        run("models", "add", "p", "--provider", "custom", "--model", "judge", "--base-url", fake.base_url)
+        code, out = run("dataset", "score", "p", "--min-score", "4")
+        assert code == 0 and "completed" in out
+        items = json.loads(run("dataset", "list", "p", "--json", "--page-size", "500")[1])["items"]
+        assert items and all(i["confirmed"] == (i["score"] == 5.0) for i in items)
+        high = json.loads(run("dataset", "list", "p", "--json", "--min-score", "4.5")[1])["total"]
+        assert high == sum(i["score"] == 5.0 for i in items)

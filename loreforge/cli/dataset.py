@@ -11,14 +11,22 @@ from loreforge.cli.base import cli, json_option, service
 from loreforge.defaults import DEFAULT_PAGE_SIZE
 
 
-def filter_options(fn: Any) -> Any:
-    """The dataset filter options shared by list/confirm/delete/score/check."""
+def filter_options(fn: Any = None, *, scores: bool = True) -> Any:
+    """The dataset filter options shared by list/confirm/delete/score/check/export (`scores=False` leaves out
+    --min-score/--max-score, for `dataset score` where --min-score is the auto-confirm threshold)."""
+    if fn is None:
+        return lambda f: filter_options(f, scores=scores)
     options = [
         click.option("--ids", help="Item ids (comma or space separated)."),
         click.option("--confirmed/--unconfirmed", "confirmed", default=None, help="Only confirmed / unconfirmed items."),
         click.option("--tag", help="Only items with this tag."),
-        click.option("--min-score", "f_min_score", type=float, help="Only items scored at least this."),
-        click.option("--max-score", "f_max_score", type=float, help="Only items scored at most this."),
+    ]
+    if scores:
+        options += [
+            click.option("--min-score", "f_min_score", type=float, help="Only items scored at least this."),
+            click.option("--max-score", "f_max_score", type=float, help="Only items scored at most this."),
+        ]
+    options += [
         click.option("--has-cot/--no-cot", "has_cot", default=None, help="Only items with / without chain of thought."),
         click.option("--grounding-failed", is_flag=True, default=None, help="Only items that failed the grounding check."),
         click.option("--duplicates", "duplicate", is_flag=True, default=None, help="Only items marked as duplicates."),
@@ -148,9 +156,9 @@ def dataset_rate(project_ref: str, item_id: int, stars: int) -> None:
 
 @dataset.command("score")
 @click.argument("project_ref", metavar="PROJECT")
-@filter_options
+@filter_options(scores=False)
 @click.option("--model", help="Model config to judge with (default: the active one).")
-@click.option("--auto-confirm", "auto", type=float, help="Confirm items scoring at least this, unconfirm the rest.")
+@click.option("--min-score", "auto", type=float, help="Auto-confirm items scoring at least this; auto-reject (unconfirm) the rest.")
 @click.option("--force", is_flag=True, help="Score again items already scored with the same prompt and model.")
 @json_option
 def dataset_score(project_ref: str, model: str | None, auto: float | None, force: bool, as_json: bool, **opts: Any) -> None:
