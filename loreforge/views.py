@@ -314,3 +314,15 @@ class ExportReport(BaseModel):
     files: list[str]
     counts: dict[str, int]
     manifest: str
+
+
+class TinyModelView(BaseModel):
+    path: str
+    vocab_size: int
+    tokenizer_size: int
+    parameters: int
+
+
+class EnvView(BaseModel):
+    report: dict[str, Any]
+    text: str = Field(description="The report as `loreforge env` prints it")

@@ -48,3 +48,11 @@ def test_every_api_route_is_documented(tmp_path: Path) -> None:
     for path, methods in app.openapi()["paths"].items():
         for method in methods:
             assert f"`{method.upper()} {path}`" in doc, f"{method.upper()} {path}"
+
+
+def test_every_train_key_is_documented() -> None:
+    from loreforge.train.config import TrainConfig
+
+    doc = (ROOT / "docs" / "train.md").read_text(encoding="utf-8")
+    missing = [k for k in TrainConfig.model_fields if f"`{k}`" not in doc]
+    assert not missing, f"keys missing from docs/train.md: {missing}"

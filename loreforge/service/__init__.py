@@ -10,13 +10,14 @@ from __future__ import annotations
 from loreforge.service.chunks import ChunkActions
 from loreforge.service.demo import DemoActions
 from loreforge.service.jobs import JobActions
+from loreforge.service.training import TrainingActions
 from loreforge.service.usage import UsageActions
 from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.projects import ProjectActions
 from loreforge.settings import AppConfig
 
 
-class Service(DemoActions, JobActions, UsageActions, ProjectActions, DocumentActions, ChunkActions):
+class Service(DemoActions, JobActions, UsageActions, TrainingActions, ProjectActions, DocumentActions, ChunkActions):
     """Every user action of LoreForge. Open it with `Service()` (reads LOREFORGE_HOME and
     LOREFORGE_DATABASE_URL) or `Service(AppConfig(home=..., database_url=...))`."""
 
@@ -90,6 +91,9 @@ ACTIONS: tuple[str, ...] = (
     "score_dataset",
     "export",
     "import_dataset",
+    # fine-tuning (issue 5, started)
+    "environment",
+    "tiny_model",
 )
 
 __all__ = ["ACTIONS", "Service", "Source", "Upload", "open_service"]

@@ -34,7 +34,7 @@ def create_app(service: Service | None = None) -> FastAPI:
     async def _lf_error(_request: Request, exc: LoreForgeError) -> JSONResponse:
         return JSONResponse(status_code=exc.http_status, content=exc.to_dict())
 
-    from loreforge.web import routes_chunks, routes_dataset, routes_documents, routes_generation, routes_models, routes_projects
+    from loreforge.web import routes_chunks, routes_dataset, routes_documents, routes_generation, routes_models, routes_projects, routes_training
 
     app.include_router(routes_projects.router, prefix="/api")
     app.include_router(routes_documents.router, prefix="/api")
@@ -42,5 +42,6 @@ def create_app(service: Service | None = None) -> FastAPI:
     app.include_router(routes_models.router, prefix="/api")
     app.include_router(routes_generation.router, prefix="/api")
     app.include_router(routes_dataset.router, prefix="/api")
+    app.include_router(routes_training.router, prefix="/api")
 
     return app

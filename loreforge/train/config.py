@@ -1,0 +1,234 @@
+"""Training configuration: LLaMA Factory's SFT YAML keys, with their names, meanings and defaults.
+
+Fed by a user's YAML file (or the bundle's `train_lora.yaml` from `loreforge/export/llamafactory.py`);
+feeds the data stage (`loreforge/train/data.py`) and the trainer.
+
+Defaults mirror LLaMA Factory (`src/llamafactory/hparams/{data,finetuning,model,training}_args.py`) and the
+transformers `TrainingArguments` it pins (5.6): `cutoff_len` 2048, `lora_rank` 8, `lora_alpha` None (read as
+2 x `lora_rank`), `lora_target` "all", `learning_rate` 5e-5, `num_train_epochs` 3.0, batch sizes 8,
+`logging_steps`/`save_steps` 500, `seed` 42, `report_to` "none", `eval_strategy` "no".
+
+Differences from a plain reading of the YAML, all on purpose and all as LLaMA Factory behaves:
+
+- `dataset_dir` is resolved against the **current working directory**, not the YAML file's folder
+  (`resolved_dataset_dir`), because that is what `llamafactory-cli train` does.
+- `eval_strategy: no` written unquoted is read by YAML 1.1 as `False`; it is accepted as "no" (and `save_strategy`
+  likewise).
+- `gradient_checkpointing` left unset means on, as LLaMA Factory turns it on unless
+  `disable_gradient_checkpointing: true` (`use_gradient_checkpointing`).
+- `neat_packing: true` implies packing; `packing` unset means off for SFT (`use_packing`).
+- `mask_history` with `train_on_prompt` is an error, as in LLaMA Factory's `DataArguments.__post_init__`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from loreforge.errors import ConfigError
+
+FinetuningType = Literal["lora", "full", "freeze"]
+FlashAttn = Literal["auto", "sdpa", "fa2", "fa3", "disabled"]
+
+
+def split_names(value: str | None) -> list[str]:
+    """LLaMA Factory's `split_arg`: a comma list with spaces stripped; None is the empty list."""
+    if value is None:
+        return []
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class TrainConfig(BaseModel):
+    """One SFT run, keyed exactly as LLaMA Factory's YAML."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # model
+    model_name_or_path: str
+    flash_attn: FlashAttn = "auto"
+    disable_gradient_checkpointing: bool = False
+    trust_remote_code: bool = False
+    # method
+    stage: Literal["sft"] = "sft"
+    do_train: bool = False
+    finetuning_type: FinetuningType = "lora"
+    lora_rank: int = Field(8, ge=1)
+    lora_alpha: int | None = Field(None, ge=1)
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    lora_target: str = "all"
+    # dataset
+    dataset: str | None = None
+    dataset_dir: str = "data"
+    eval_dataset: str | None = None
+    template: str | None = None
+    cutoff_len: int = Field(2048, ge=1)
+    max_samples: int | None = Field(None, ge=1)
+    val_size: float = Field(0.0, ge=0.0)
+    preprocessing_num_workers: int | None = Field(None, ge=1)
+    packing: bool | None = None
+    neat_packing: bool = False
+    overwrite_cache: bool = False
+    train_on_prompt: bool = False
+    mask_history: bool = False
+    # output
+    output_dir: str = "trainer_output"
+    overwrite_output_dir: bool = False
+    logging_steps: int | float = Field(500, gt=0)
+    save_steps: int | float = Field(500, gt=0)
+    save_strategy: Literal["no", "steps", "epoch", "best"] = "steps"
+    save_total_limit: int | None = Field(None, ge=1)
+    plot_loss: bool = False
+    save_only_model: bool = False
+    report_to: str | list[str] = "none"
+    # train
+    per_device_train_batch_size: int = Field(8, ge=1)
+    per_device_eval_batch_size: int = Field(8, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    learning_rate: float = Field(5e-5, gt=0.0)
+    num_train_epochs: float = Field(3.0, gt=0.0)
+    max_steps: int = -1
+    lr_scheduler_type: str = "linear"
+    warmup_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    warmup_steps: int | float = Field(0, ge=0)
+    bf16: bool = False
+    fp16: bool = False
+    gradient_checkpointing: bool | None = None
+    seed: int = 42
+    resume_from_checkpoint: str | None = None
+    deepspeed: str | None = None
+    dataloader_num_workers: int = Field(0, ge=0)
+    ddp_timeout: int = Field(1800, ge=1)
+    # eval
+    do_eval: bool = False
+    eval_strategy: Literal["no", "steps", "epoch"] = "no"
+    eval_steps: int | float | None = Field(None, gt=0)
+    load_best_model_at_end: bool = False
+    metric_for_best_model: str | None = None
+    greater_is_better: bool | None = None
+
+    @field_validator("eval_strategy", "save_strategy", mode="before")
+    @classmethod
+    def _yaml_no(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `no` as False (LLaMA Factory's trap): take it as "no".
+        return "no" if value is False else value
+
+    @field_validator("learning_rate", "warmup_ratio", "lora_dropout", mode="before")
+    @classmethod
+    def _float_text(cls, value: Any) -> Any:
+        # PyYAML reads `1e-4` (no dot) as a string; LLaMA Factory's HfArgumentParser casts it. So do we.
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if self.mask_history and self.train_on_prompt:
+            raise ValueError("`mask_history` is incompatible with `train_on_prompt` (as in LLaMA Factory)")
+        if self.bf16 and self.fp16:
+            raise ValueError("set at most one of `bf16` and `fp16`")
+        if self.eval_dataset and self.val_size > 1e-6:
+            raise ValueError("cannot set `val_size` together with `eval_dataset` (as in LLaMA Factory)")
+        if self.val_size > 1e-6 and not self.dataset:
+            raise ValueError("cannot set `val_size` without `dataset`")
+        if self.load_best_model_at_end and self.eval_strategy == "no":
+            raise ValueError("`load_best_model_at_end` needs `eval_strategy` steps or epoch")
+        return self
+
+    # Derived values, read by the later stages; the raw fields stay as the user wrote them.
+    @property
+    def datasets(self) -> list[str]:
+        return split_names(self.dataset)
+
+    @property
+    def eval_datasets(self) -> list[str]:
+        return split_names(self.eval_dataset)
+
+    @property
+    def lora_targets(self) -> list[str]:
+        """["all"] or the module names."""
+        return split_names(self.lora_target)
+
+    @property
+    def effective_lora_alpha(self) -> int:
+        """LLaMA Factory: `lora_alpha or lora_rank * 2`."""
+        return self.lora_alpha or self.lora_rank * 2
+
+    @property
+    def use_packing(self) -> bool:
+        return bool(self.packing) or self.neat_packing
+
+    @property
+    def use_gradient_checkpointing(self) -> bool:
+        if self.disable_gradient_checkpointing:
+            return False
+        return self.gradient_checkpointing is not False
+
+    def resolved_dataset_dir(self, cwd: Path | None = None) -> Path:
+        """`dataset_dir` as LLaMA Factory opens it: relative to the working directory (not the YAML's folder)."""
+        path = Path(self.dataset_dir).expanduser()
+        return path if path.is_absolute() else (cwd or Path.cwd()) / path
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(TrainConfig.model_fields)
+
+
+def nearest_key(key: str) -> str | None:
+    """The valid key closest to a misspelt one, or None when nothing is close."""
+    matches = difflib.get_close_matches(key, FIELD_NAMES, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _read(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(source, Mapping):
+        return dict(source)
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("Cannot read the training config", got=f"{path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML", got=str(exc).splitlines()[0]) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must be a mapping of keys to values", got=type(data).__name__)
+    return data
+
+
+def _unknown_keys(data: Mapping[str, Any]) -> None:
+    unknown = [str(key) for key in data if key not in TrainConfig.model_fields]
+    if not unknown:
+        return
+    key = unknown[0]
+    near = nearest_key(key)
+    hint = f"Did you mean `{near}`?" if near else "See LLaMA Factory's SFT keys in docs/train.md"
+    more = f" (and {len(unknown) - 1} more: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
+    raise ConfigError(f"Unknown training key `{key}`{more}", hint=hint)
+
+
+def _validation_error(exc: ValidationError) -> ConfigError:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        problems.append(f"`{where}`: {err['msg']} (got {err.get('input')!r})" if err["loc"] else err["msg"])
+    return ConfigError("Invalid training config", got="; ".join(problems))
+
+
+def load_train_config(source: str | Path | Mapping[str, Any], **overrides: Any) -> TrainConfig:
+    """Read a LLaMA Factory-style SFT config (YAML path or dict), with optional key overrides."""
+    data = _read(source) | overrides
+    _unknown_keys(data)
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc) from exc
