@@ -152,6 +152,11 @@ class DemoReport(BaseModel):
     ingest: IngestReport
     split: SplitReport
     toc: ProjectToc
+    tags: int = 0
+    questions: "JobView | None" = None
+    answers: "JobView | None" = None
+    grounding: "CheckReport | None" = None
+    export: "ExportReport | None" = None
 
 
 class ModelView(BaseModel):
@@ -326,3 +331,6 @@ class TinyModelView(BaseModel):
 class EnvView(BaseModel):
     report: dict[str, Any]
     text: str = Field(description="The report as `loreforge env` prints it")
+
+
+DemoReport.model_rebuild()

@@ -96,8 +96,11 @@ def test_demo(home: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Table of contents" in result.output and "星河精密制造" in result.output
     assert "Chunks (markdown)" in result.output
+    assert "Grounding check" in result.output and "LLaMA Factory bundle" in result.output
     again = js("demo")  # re-runnable: the demo project is recreated
     assert again["ingest"]["added"] == 2 and again["project"]["counts"]["chunks"] > 0
+    assert again["answers"]["status"] == "completed" and again["export"]["counts"]["total"] > 0
+    assert (Path(again["export"]["folder"]) / "dataset_info.json").exists()
 
 
 def test_console_script_runs(home: Path) -> None:

@@ -26,7 +26,8 @@ def serve(host: str, port: int) -> None:
 @click.option("--project", "project_name", default="demo", show_default=True, help="Project name to (re)create.")
 @json_option
 def demo(project_name: str, as_json: bool) -> None:
-    """Run the main job on the bundled example documents: create a project, ingest, split, show TOC and stats."""
+    """Run the main job on the bundled example documents, offline: ingest, split, tags, questions, answers,
+    grounding check, and a LLaMA Factory bundle."""
     report = service().demo(project_name)
     if as_json:
         return render.as_json(report)
@@ -43,7 +44,15 @@ def demo(project_name: str, as_json: bool) -> None:
         f"\nChunks ({report.split.strategy}): {s.count} chunks, {s.total_chars} characters; "
         f"size min {s.min} / median {s.median:g} / mean {s.mean:g} / max {s.max}"
     )
-    click.echo(f"Next: `loreforge chunks list {p.name}`")
+    if report.questions and report.answers:
+        click.echo(f"Tags: {report.tags}; questions: job {report.questions.id} {report.questions.summary}; "
+                   f"answers: job {report.answers.id} {report.answers.summary} (extractive provider: no LLM, lower quality)")
+    if report.grounding:
+        click.echo(f"Grounding check: {report.grounding.checked} checked, {report.grounding.failed} failed")
+    if report.export:
+        counts = ", ".join(f"{k} {v}" for k, v in report.export.counts.items())
+        click.echo(f"LLaMA Factory bundle ({counts}):\n{report.export.folder}")
+    click.echo(f"Next: `loreforge dataset list {p.name}`, or add an LLM with `loreforge models add {p.name} --provider ...`")
 
 
 def _tree(nodes: list, depth: int) -> None:  # type: ignore[type-arg]

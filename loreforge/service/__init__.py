@@ -17,7 +17,7 @@ from loreforge.service.projects import ProjectActions
 from loreforge.settings import AppConfig
 
 
-class Service(DemoActions, JobActions, UsageActions, TrainingActions, ProjectActions, DocumentActions, ChunkActions):
+class Service(DemoActions, UsageActions, TrainingActions, ProjectActions, DocumentActions, ChunkActions):
     """Every user action of LoreForge. Open it with `Service()` (reads LOREFORGE_HOME and
     LOREFORGE_DATABASE_URL) or `Service(AppConfig(home=..., database_url=...))`."""
 
