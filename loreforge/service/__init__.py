@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from loreforge.service.chunks import ChunkActions
 from loreforge.service.demo import DemoActions
-from loreforge.service.jobs import JobActions
 from loreforge.service.training import TrainingActions
 from loreforge.service.usage import UsageActions
 from loreforge.service.documents import DocumentActions, Source, Upload
