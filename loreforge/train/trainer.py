@@ -1,0 +1,321 @@
+"""The trainer core: one SFT run from a `TrainConfig` on transformers' `Trainer` (+ peft for LoRA).
+
+Fed by `config.py` (the run's keys), `data.py` (datasets, `encode`, `pack`), `templates.py` and `collate.py`;
+writes into `output_dir` what LLaMA Factory writes: the adapter (peft format) or the full model, the tokenizer
+with its chat template, checkpoints, `trainer_log.jsonl`, `training_loss.png` / `training_eval_loss.png`,
+`train_results.json` / `eval_results.json` / `all_results.json` and `trainer_state.json`.
+
+Choices, all as LLaMA Factory makes them unless said otherwise:
+- Paths (`model_name_or_path` when it exists there, `dataset_dir`, `output_dir`) are relative to `cwd`.
+- dtype: fp32 on CPU (`bf16`/`fp16` are ignored there, with a log line — CPU bf16 is ~9x slower here); on an
+  accelerator the weights load in bf16 when `bf16` is set for LoRA/freeze (trainable parameters upcast to fp32),
+  otherwise in fp32 with `bf16`/`fp16` autocast by the Trainer.
+- `finetuning_type: freeze` trains the last two decoder layers (LLaMA Factory's default
+  `freeze_trainable_layers: 2`), everything else frozen; LoRA `lora_target: all` is every `nn.Linear` but `lm_head`.
+- `val_size` < 1 is a fraction, >= 1 a count of examples, split after a shuffle seeded with `seed`.
+- Without `overwrite_output_dir`, an `output_dir` holding checkpoints resumes from the last one.
+torch, transformers and peft are imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loreforge.errors import ConfigError, MissingDependency, UserError
+from loreforge.train.config import TrainConfig
+from loreforge.train.data import IGNORE_INDEX, encode, load_dataset, pack
+from loreforge.train.templates import get_template
+
+logger = logging.getLogger(__name__)
+FREEZE_TRAINABLE_LAYERS = 2
+ATTN_IMPLEMENTATION = {"auto": None, "sdpa": "sdpa", "fa2": "flash_attention_2", "fa3": "flash_attention_3",
+                       "disabled": "eager"}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced. `model` is the trained in-memory model, only when `return_model=True`."""
+
+    output_dir: Path
+    global_step: int
+    train_loss: float | None
+    eval_loss: float | None
+    best_checkpoint: Path | None
+    metrics: dict[str, Any]
+    model: Any = field(default=None, repr=False, compare=False)
+
+
+def _log_default(message: str) -> None:
+    logger.info(message)
+
+
+def _require() -> None:
+    import importlib
+
+    for name in ("torch", "transformers", "peft", "accelerate"):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise MissingDependency(name, extra="train", purpose="training") from exc
+
+
+def _resolve(path: str, cwd: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else cwd / p
+
+
+# ---------------------------------------------------------------- model
+
+
+def load_model(config: TrainConfig, model_path: str, on_gpu: bool) -> tuple[Any, Any]:
+    """Tokenizer and causal LM; a local folder or a hub id (passed to transformers as is)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {"trust_remote_code": config.trust_remote_code}
+    tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
+    dtype = torch.bfloat16 if on_gpu and config.bf16 and config.finetuning_type != "full" else torch.float32
+    attn = ATTN_IMPLEMENTATION[config.flash_attn]
+    if attn:
+        kwargs["attn_implementation"] = attn
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype, **kwargs)
+    return tokenizer, model
+
+
+def _lora_targets(model: Any, targets: list[str]) -> list[str]:
+    import torch
+
+    if targets != ["all"]:
+        return targets
+    names = {name.split(".")[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    names.discard("lm_head")
+    names.discard(getattr(model.get_output_embeddings(), "__name__", "lm_head"))
+    return sorted(names)
+
+
+def apply_finetuning(model: Any, config: TrainConfig) -> Any:
+    """LoRA adapter (peft), full, or freeze (last `FREEZE_TRAINABLE_LAYERS` decoder layers trainable)."""
+    if config.finetuning_type == "full":
+        model.requires_grad_(True)
+        return model
+    if config.finetuning_type == "freeze":
+        layers = int(getattr(model.config, "num_hidden_layers", 0))
+        keep = {f".layers.{i}." for i in range(max(0, layers - FREEZE_TRAINABLE_LAYERS), layers)}
+        for name, param in model.named_parameters():
+            param.requires_grad_(any(k in name for k in keep))
+        _upcast_trainable(model)
+        return model
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    lora = LoraConfig(
+        task_type=TaskType.CAUSAL_LM, r=config.lora_rank, lora_alpha=config.effective_lora_alpha,
+        lora_dropout=config.lora_dropout, target_modules=_lora_targets(model, config.lora_targets),
+    )
+    try:
+        model = get_peft_model(model, lora)
+    except ValueError as exc:
+        raise ConfigError("Cannot apply LoRA to this model", got=str(exc), hint="Check `lora_target`") from exc
+    _upcast_trainable(model)
+    return model
+
+
+def _upcast_trainable(model: Any) -> None:
+    import torch
+
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.float()
+
+
+def param_summary(model: Any) -> str:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return f"trainable params: {trainable:,} || all params: {total:,} || trainable%: {100 * trainable / total:.4f}"
+
+
+# ---------------------------------------------------------------- data
+
+
+Example = tuple[list[int], list[int]]
+Features = list[dict[str, list[int]]]
+
+
+def _encode_all(names: list[str], config: TrainConfig, tokenizer: Any, template: Any, cwd: Path) -> list[Example]:
+    loaded = load_dataset(names, config.resolved_dataset_dir(cwd), config.max_samples)
+    examples = [
+        encode(c, tokenizer, template, config.cutoff_len, config.train_on_prompt, config.mask_history)
+        for c in loaded.conversations
+    ]
+    return [(ids, labels) for ids, labels in examples if any(x != IGNORE_INDEX for x in labels)]
+
+
+def _features(examples: list[Example], config: TrainConfig) -> Features:
+    if not config.use_packing:
+        return [{"input_ids": ids, "labels": labels} for ids, labels in examples]
+    rows, _ = pack(examples, config.cutoff_len)
+    return [{"input_ids": r.input_ids, "labels": r.labels, "position_ids": r.position_ids} for r in rows]
+
+
+def build_datasets(
+    config: TrainConfig, tokenizer: Any, template: Any, cwd: Path, log: Callable[[str], None]
+) -> tuple[Features, Features | None]:
+    """Encoded (and optionally packed) train features, and eval features from `val_size` or `eval_dataset`."""
+    if not config.datasets:
+        raise ConfigError("No training data", expected="`dataset: NAME[,NAME...]` from dataset_info.json")
+    train = _encode_all(config.datasets, config, tokenizer, template, cwd)
+    if not train:
+        raise UserError("No trainable examples", hint="Check the dataset and `cutoff_len`")
+    log(describe_example(tokenizer, *train[0]))
+    evals = _encode_all(config.eval_datasets, config, tokenizer, template, cwd) if config.eval_datasets else None
+    if config.val_size > 1e-6:
+        random.Random(config.seed).shuffle(train)
+        n = int(config.val_size) if config.val_size >= 1 else max(1, round(len(train) * config.val_size))
+        if n >= len(train):
+            raise ConfigError("`val_size` leaves no training examples", got=f"{n} of {len(train)}")
+        evals, train = train[:n], train[n:]
+    return _features(train, config), (_features(evals, config) if evals else None)
+
+
+def describe_example(tokenizer: Any, input_ids: list[int], labels: list[int]) -> str:
+    """LLaMA Factory's first-example log; label text shows each masked span as `[-100 x N]`."""
+    parts: list[str] = []
+    run: list[int] = []
+    masked = 0
+    for label in labels + [None]:  # type: ignore[list-item]
+        if label == IGNORE_INDEX:
+            if run:
+                parts.append(tokenizer.decode(run, skip_special_tokens=False))
+                run = []
+            masked += 1
+            continue
+        if masked:
+            parts.append(f"[-100 x {masked}]")
+            masked = 0
+        if label is not None:
+            run.append(label)
+    if run:
+        parts.append(tokenizer.decode(run, skip_special_tokens=False))
+    inputs = tokenizer.decode(input_ids, skip_special_tokens=False)
+    return f"input_ids:\n{input_ids}\ninputs:\n{inputs}\nlabel_ids:\n{labels}\nlabels:\n{''.join(parts)}"
+
+
+# ---------------------------------------------------------------- trainer
+
+
+def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool) -> Any:
+    from transformers import TrainingArguments
+
+    warmup: int | float = config.warmup_steps or min(config.warmup_ratio, 0.999999)
+    eval_strategy = config.eval_strategy if has_eval else "no"
+    try:
+        return TrainingArguments(
+            output_dir=str(output_dir), learning_rate=config.learning_rate,
+            lr_scheduler_type=config.lr_scheduler_type, warmup_steps=warmup,
+            num_train_epochs=config.num_train_epochs, max_steps=config.max_steps,
+            per_device_train_batch_size=config.per_device_train_batch_size,
+            per_device_eval_batch_size=config.per_device_eval_batch_size,
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
+            logging_steps=config.logging_steps, save_strategy=config.save_strategy, save_steps=config.save_steps,
+            save_total_limit=config.save_total_limit, save_only_model=config.save_only_model,
+            eval_strategy=eval_strategy, eval_steps=config.eval_steps,
+            load_best_model_at_end=config.load_best_model_at_end and eval_strategy != "no",
+            metric_for_best_model=config.metric_for_best_model, greater_is_better=config.greater_is_better,
+            seed=config.seed, data_seed=config.seed, report_to=config.report_to,
+            bf16=on_gpu and config.bf16, fp16=on_gpu and config.fp16, use_cpu=not on_gpu,
+            activation_checkpointing=config.use_gradient_checkpointing,
+            activation_checkpointing_kwargs={"use_reentrant": False} if config.use_gradient_checkpointing else None,
+            deepspeed=config.deepspeed, dataloader_num_workers=config.dataloader_num_workers,
+            ddp_timeout=config.ddp_timeout, remove_unused_columns=False,
+        )
+    except ValueError as exc:
+        raise ConfigError("Invalid training arguments", got=str(exc)) from exc
+
+
+def _resume_point(config: TrainConfig, output_dir: Path, cwd: Path, log: Callable[[str], None]) -> str | None:
+    if config.resume_from_checkpoint:
+        return str(_resolve(config.resume_from_checkpoint, cwd))
+    if config.overwrite_output_dir or not output_dir.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(output_dir))
+    if last:
+        log(f"Resuming training from {last} (set `overwrite_output_dir: true` to start afresh)")
+    return last
+
+
+def best_checkpoint(
+    output_dir: Path, log_history: list[dict[str, Any]], state_best: str | None
+) -> tuple[Path | None, float | None]:
+    """The checkpoint with the lowest eval loss still on disk (the Trainer's own pick when it made one)."""
+    evals = [e for e in log_history if "eval_loss" in e]
+    if not evals:
+        return (Path(state_best) if state_best else None), None
+    best = min(evals, key=lambda e: e["eval_loss"])
+    if state_best:
+        return Path(state_best), best["eval_loss"]
+    path = output_dir / f"checkpoint-{best['step']}"
+    return (path if path.is_dir() else None), best["eval_loss"]
+
+
+def run_training(config: TrainConfig, *, cwd: Path | None = None, log: Callable[[str], None] | None = None,
+                 return_model: bool = False) -> TrainResult:
+    """Fine-tune as configured and save everything into `output_dir`; see the module docstring."""
+    _require()
+    import torch
+    from transformers import Trainer, set_seed
+
+    from loreforge.train.callbacks import make_log_callback, plot_loss
+    from loreforge.train.collate import SFTCollator
+
+    say = log or _log_default
+    cwd = Path(cwd) if cwd else Path.cwd()
+    output_dir = _resolve(config.output_dir, cwd)
+    on_gpu = torch.cuda.is_available()
+    if not on_gpu and (config.bf16 or config.fp16):
+        say("No GPU: training in fp32 (bf16/fp16 ignored on CPU)")
+    set_seed(config.seed)
+    local = _resolve(config.model_name_or_path, cwd)
+    tokenizer, model = load_model(config, str(local) if local.exists() else config.model_name_or_path, on_gpu)
+    template = get_template(config.template, tokenizer)
+    if hasattr(template, "prepare_tokenizer"):
+        template.prepare_tokenizer(tokenizer)
+        if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(tokenizer))
+    train_set, eval_set = build_datasets(config, tokenizer, template, cwd, say)
+    say(f"train examples: {len(train_set)}, eval examples: {len(eval_set) if eval_set else 0}")
+    model.config.use_cache = False
+    model = apply_finetuning(model, config)
+    if config.use_gradient_checkpointing and config.finetuning_type != "full":
+        model.enable_input_require_grads()
+    say(param_summary(model))
+    trainer = Trainer(
+        model=model, args=training_arguments(config, output_dir, eval_set is not None, on_gpu),
+        train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
+        data_collator=SFTCollator(tokenizer.pad_token_id),
+        callbacks=[make_log_callback(output_dir, say)],
+    )
+    outcome = trainer.train(resume_from_checkpoint=_resume_point(config, output_dir, cwd, say))
+    trainer.save_model()
+    metrics: dict[str, Any] = dict(outcome.metrics)
+    trainer.save_metrics("train", outcome.metrics)
+    trainer.save_state()
+    eval_loss = None
+    if eval_set is not None:
+        eval_metrics = trainer.evaluate()
+        trainer.save_metrics("eval", eval_metrics)
+        metrics |= eval_metrics
+        eval_loss = eval_metrics.get("eval_loss")
+    best, best_loss = best_checkpoint(output_dir, trainer.state.log_history, trainer.state.best_model_checkpoint)
+    if best_loss is not None:
+        metrics["best_eval_loss"] = best_loss
+        say(f"best checkpoint: {best} (eval_loss {best_loss:.4f})")
+    if trainer.is_world_process_zero():
+        plot_loss(output_dir, trainer.state.log_history)
+    return TrainResult(output_dir, trainer.state.global_step, metrics.get("train_loss"), eval_loss, best, metrics,
+                       trainer.model if return_model else None)
