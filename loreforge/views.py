@@ -334,3 +334,19 @@ class EnvView(BaseModel):
 
 
 DemoReport.model_rebuild()
+
+
+class TrainRunView(BaseModel):
+    id: int
+    project_id: int | None
+    name: str
+    base_model: str
+    finetuning_type: str
+    status: str
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    output_dir: str | None
+    best_checkpoint: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None

@@ -112,7 +112,7 @@ def test_log_shows_first_example_and_parameter_counts(full_run: tuple[TrainResul
     _, lines = full_run
     text = "\n".join(lines)
     assert "inputs:\n<|im_start|>system" in text and FACTS[0][0] in text
-    assert f"labels:\n[-100 x " in text and f"]{FACTS[0][1]}<|im_end|>" in text
+    assert "labels:\n[-100 x " in text and f"]{FACTS[0][1]}<|im_end|>" in text
     assert "trainable params: " in text and "trainable%: 100.0000" in text
 
 

@@ -31,3 +31,32 @@ def test_env_and_tiny_model_api(svc: Service, tmp_path: Path) -> None:
         assert env["report"]["accelerator"] == "cpu" and "Accelerator" in env["text"]
         made = client.post("/api/tiny-model", json={"out": str(tmp_path / "t"), "shape": {"hidden_size": 32}}).json()
         assert made["path"] == str((tmp_path / "t").resolve()) and made["parameters"] > 0
+
+
+def test_train_cli_on_our_bundle_records_the_run(home: Path, tmp_path: Path) -> None:
+    from conftest import FINANCIAL
+
+    runner = CliRunner()
+    runner.invoke(cli, ["project", "create", "p"])
+    runner.invoke(cli, ["ingest", "p", str(FINANCIAL / "kuaishou.md"), str(FINANCIAL / "jd.txt")])
+    runner.invoke(cli, ["questions", "generate", "p"])
+    runner.invoke(cli, ["answers", "generate", "p"])
+    runner.invoke(cli, ["dataset", "confirm", "p"])
+    assert runner.invoke(cli, ["export", "p", "--out", str(tmp_path / "bundle"), "--val-size", "0.2"]).exit_code == 0
+    runner.invoke(cli, ["tiny-model", str(tmp_path / "tiny"), "--text", str(FINANCIAL / "kuaishou.md")])
+    sets = {"model_name_or_path": str(tmp_path / "tiny"), "output_dir": str(tmp_path / "out"), "max_steps": 2, "bf16": False,
+            "cutoff_len": 128, "per_device_train_batch_size": 1, "gradient_accumulation_steps": 1, "eval_steps": 1,
+            "save_steps": 2, "logging_steps": 1}
+    args = ["train", str(tmp_path / "bundle" / "train_lora.yaml"), "--project", "p"]
+    for key, value in sets.items():
+        args += ["--set", f"{key}={value}"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "completed: 2 steps" in result.output
+    runs = json.loads(runner.invoke(cli, ["runs", "list", "--json"]).output)
+    assert runs[0]["status"] == "completed" and runs[0]["metrics"]["global_step"] == 2 and runs[0]["metrics"]["eval_loss"]
+    assert (tmp_path / "out" / "adapter_config.json").exists() and (tmp_path / "out" / "trainer_log.jsonl").exists()
+    shown = runner.invoke(cli, ["runs", "show", str(runs[0]["id"])]).output
+    assert "best checkpoint" in shown
+    bad = runner.invoke(cli, ["train", str(tmp_path / "bundle" / "train_lora.yaml"), "--set", "lora_rnak=4"])
+    assert bad.exit_code == 1 and "lora_rank" in bad.output

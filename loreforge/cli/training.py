@@ -35,3 +35,66 @@ def tiny_model(out: str, texts: tuple[str, ...], overwrite: bool, as_json: bool,
     if as_json:
         return render.as_json(view)
     click.echo(f"Tiny Qwen2 model ({view.parameters:,} parameters, vocabulary {view.vocab_size}) in:\n{view.path}")
+
+
+def _value(text: str) -> object:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, exists=True))
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. --set max_steps=10.")
+@click.option("--project", "project_ref", help="Record the run under this project.")
+@json_option
+def train(config: str, sets: tuple[str, ...], project_ref: str | None, as_json: bool) -> None:
+    """Fine-tune from a LLaMA Factory-style SFT YAML (same keys); the run is recorded (`loreforge runs`)."""
+    import logging
+
+    from loreforge.cli.base import CliError
+
+    overrides = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise CliError(f"--set takes KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = _value(value)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    run = service().train(config, overrides, project=project_ref)
+    if as_json:
+        return render.as_json(run)
+    m = run.metrics
+    click.echo(f"run {run.id} {run.status}: {m.get('global_step')} steps, train loss {m.get('train_loss')}, "
+               f"eval loss {m.get('eval_loss')}\noutput: {run.output_dir}" + (f"\nbest checkpoint: {run.best_checkpoint}" if run.best_checkpoint else ""))
+
+
+@cli.group()
+def runs() -> None:
+    """Train runs recorded in the store."""
+
+
+@runs.command("list")
+@click.option("--project", "project_ref", help="Only this project's runs.")
+@json_option
+def runs_list(project_ref: str | None, as_json: bool) -> None:
+    """List train runs."""
+    views = service().list_runs(project_ref)
+    if as_json:
+        return render.as_json(views)
+    render.table(["id", "status", "type", "base model", "steps", "train loss", "eval loss", "output"],
+                 [(r.id, r.status, r.finetuning_type, render.clip(r.base_model, 30), r.metrics.get("global_step", ""),
+                   r.metrics.get("train_loss", ""), r.metrics.get("eval_loss", "") or "", render.clip(r.output_dir or "", 40)) for r in views])
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@json_option
+def runs_show(run_id: int, as_json: bool) -> None:
+    """Show one train run."""
+    r = service().get_run(run_id)
+    if as_json:
+        return render.as_json(r)
+    render.kv([("id", r.id), ("status", r.status), ("base model", r.base_model), ("type", r.finetuning_type),
+               ("output", r.output_dir or "-"), ("best checkpoint", r.best_checkpoint or "-"), ("error", r.error or "-")]
+              + [(k, v) for k, v in sorted(r.metrics.items())])

@@ -93,6 +93,9 @@ ACTIONS: tuple[str, ...] = (
     # fine-tuning (issue 5, started)
     "environment",
     "tiny_model",
+    "train",
+    "list_runs",
+    "get_run",
 )
 
 __all__ = ["ACTIONS", "Service", "Source", "Upload", "open_service"]

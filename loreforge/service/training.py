@@ -1,12 +1,26 @@
-"""Training-side actions available so far: the accelerator / library report (`loreforge env`) and the tiny
-Qwen2 model builder for smoke tests and the offline demo (`loreforge tiny-model`). The training run itself
-(issue 5) builds on these."""
+"""Training actions: a LoRA / full / freeze SFT run from a LLaMA Factory-style YAML (recorded in the store as a
+train run), the runs list, the accelerator / library report (`loreforge env`) and the tiny Qwen2 model
+builder for smoke tests and the offline demo (`loreforge tiny-model`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from loreforge.errors import LoreForgeError, NotFound
 from loreforge.service.base import ServiceBase
-from loreforge.views import EnvView, TinyModelView
+from loreforge.store.models import TrainRun, utcnow
+from loreforge.views import EnvView, TinyModelView, TrainRunView
+
+
+def _run_view(run: TrainRun) -> TrainRunView:
+    return TrainRunView(
+        id=run.id, project_id=run.project_id, name=run.name, base_model=run.base_model, finetuning_type=run.finetuning_type,
+        status=run.status, config=dict(run.config or {}), metrics=dict(run.metrics or {}), output_dir=run.output_dir,
+        best_checkpoint=run.best_checkpoint, error=run.error, created_at=run.created_at, finished_at=run.finished_at,
+    )
 
 
 class TrainingActions(ServiceBase):
@@ -28,3 +42,56 @@ class TrainingActions(ServiceBase):
 
         info = build_tiny_model(Path(out).expanduser().resolve(), [Path(t) for t in texts] if texts else None, overwrite=overwrite, **shape)
         return TinyModelView(path=str(info.path), vocab_size=info.vocab_size, tokenizer_size=info.tokenizer_size, parameters=info.parameters)
+
+    def train(
+        self, config: str | Path | dict[str, Any], overrides: dict[str, Any] | None = None, project: str | int | None = None,
+        cwd: str | Path | None = None,
+    ) -> TrainRunView:
+        """Run SFT from a LLaMA Factory-style YAML (path or mapping) plus `overrides`; the run, its config,
+        status, metrics and paths are recorded in the store (`loreforge runs`)."""
+        from loreforge.train import load_train_config
+        from loreforge.train.trainer import run_training
+
+        cfg = load_train_config(config, **(overrides or {}))
+        workdir = Path(cwd) if cwd else Path.cwd()  # like LLaMA Factory: relative paths are against the cwd
+        with self.db.session() as session:
+            project_id = self._project(session, project).id if project is not None else None
+            run = TrainRun(project_id=project_id, name=Path(cfg.output_dir).name, base_model=cfg.model_name_or_path,
+                           finetuning_type=cfg.finetuning_type, config=cfg.model_dump(mode="json"), status="running")
+            session.add(run)
+            session.flush()
+            run_id = run.id
+        try:
+            result = run_training(cfg, cwd=workdir)
+        except BaseException as exc:
+            self._finish_run(run_id, status="cancelled" if isinstance(exc, KeyboardInterrupt) else "failed",
+                             error=str(exc) if isinstance(exc, LoreForgeError) else f"{type(exc).__name__}: {exc}")
+            raise
+        metrics = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str, bool)) or v is None}
+        metrics.update(global_step=result.global_step, train_loss=result.train_loss, eval_loss=result.eval_loss)
+        return self._finish_run(run_id, status="completed", metrics=metrics, output_dir=str(result.output_dir),
+                                best=str(result.best_checkpoint) if result.best_checkpoint else None)
+
+    def _finish_run(self, run_id: int, status: str, error: str | None = None, metrics: dict[str, Any] | None = None,
+                    output_dir: str | None = None, best: str | None = None) -> TrainRunView:
+        with self.db.session() as session:
+            run = session.get(TrainRun, run_id)
+            assert run is not None
+            run.status, run.error, run.finished_at = status, error, utcnow()
+            run.metrics = metrics or {}
+            run.output_dir, run.best_checkpoint = output_dir, best
+            return _run_view(run)
+
+    def list_runs(self, project: str | int | None = None) -> list[TrainRunView]:
+        with self.db.session() as session:
+            query = select(TrainRun).order_by(TrainRun.id.desc())
+            if project is not None:
+                query = query.where(TrainRun.project_id == self._project(session, project).id)
+            return [_run_view(r) for r in session.scalars(query)]
+
+    def get_run(self, run_id: int) -> TrainRunView:
+        with self.db.session() as session:
+            run = session.get(TrainRun, int(run_id))
+            if run is None:
+                raise NotFound(f"No train run {run_id}", hint="List runs with `loreforge runs list`")
+            return _run_view(run)

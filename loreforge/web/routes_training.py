@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from loreforge.service import Service
-from loreforge.views import EnvView, TinyModelView
+from loreforge.views import EnvView, TinyModelView, TrainRunView
 from loreforge.web.deps import svc
 
 router = APIRouter(tags=["training"])
@@ -27,3 +29,24 @@ def environment(s: Service = Depends(svc)) -> EnvView:
 @router.post("/tiny-model", response_model=TinyModelView)
 def tiny_model(body: TinyModelRequest, s: Service = Depends(svc)) -> TinyModelView:
     return s.tiny_model(body.out, body.texts, overwrite=body.overwrite, **body.shape)
+
+
+class TrainRequest(BaseModel):
+    config: dict[str, Any]
+    project: str | None = None
+
+
+@router.post("/train", response_model=TrainRunView)
+def train(body: TrainRequest, s: Service = Depends(svc)) -> TrainRunView:
+    """Run SFT from a config mapping (LLaMA Factory keys); returns the finished run."""
+    return s.train(body.config, project=body.project)
+
+
+@router.get("/runs", response_model=list[TrainRunView])
+def list_runs(project: str | None = None, s: Service = Depends(svc)) -> list[TrainRunView]:
+    return s.list_runs(project)
+
+
+@router.get("/runs/{run_id}", response_model=TrainRunView)
+def get_run(run_id: int, s: Service = Depends(svc)) -> TrainRunView:
+    return s.get_run(run_id)
