@@ -350,3 +350,10 @@ class TrainRunView(BaseModel):
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+class MergedModelView(BaseModel):
+    path: str
+    base_model: str
+    adapter: str
+    parameters: int

@@ -98,3 +98,17 @@ def runs_show(run_id: int, as_json: bool) -> None:
     render.kv([("id", r.id), ("status", r.status), ("base model", r.base_model), ("type", r.finetuning_type),
                ("output", r.output_dir or "-"), ("best checkpoint", r.best_checkpoint or "-"), ("error", r.error or "-")]
               + [(k, v) for k, v in sorted(r.metrics.items())])
+
+
+@cli.command("export-model")
+@click.option("--model", "base_model", required=True, help="The base model (local folder or hub id).")
+@click.option("--adapter", required=True, help="A LoRA adapter folder, or a train run id (`loreforge runs list`).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the merged model.")
+@click.option("--overwrite", is_flag=True, help="Write into a folder that already has files.")
+@json_option
+def export_model(base_model: str, adapter: str, out: str, overwrite: bool, as_json: bool) -> None:
+    """Merge a LoRA adapter into its base model: safetensors + tokenizer + chat template, for vLLM/transformers."""
+    view = service().export_model(base_model, adapter, out, overwrite=overwrite)
+    if as_json:
+        return render.as_json(view)
+    click.echo(f"Merged model ({view.parameters:,} parameters) in:\n{view.path}")

@@ -96,6 +96,7 @@ ACTIONS: tuple[str, ...] = (
     "train",
     "list_runs",
     "get_run",
+    "export_model",
 )
 
 __all__ = ["ACTIONS", "Service", "Source", "Upload", "open_service"]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from loreforge.errors import LoreForgeError, NotFound
 from loreforge.service.base import ServiceBase
 from loreforge.store.models import TrainRun, utcnow
-from loreforge.views import EnvView, TinyModelView, TrainRunView
+from loreforge.views import EnvView, MergedModelView, TinyModelView, TrainRunView
 
 
 def _run_view(run: TrainRun) -> TrainRunView:
@@ -95,3 +95,12 @@ class TrainingActions(ServiceBase):
             if run is None:
                 raise NotFound(f"No train run {run_id}", hint="List runs with `loreforge runs list`")
             return _run_view(run)
+
+    def export_model(self, base_model: str, adapter: str | int, out: str | Path, overwrite: bool = False) -> MergedModelView:
+        """Merge a LoRA adapter (a folder, or a train run id) into its base model and save safetensors +
+        tokenizer + chat template into `out`, ready for vLLM / transformers."""
+        from loreforge.train.merge import merge_adapter
+
+        folder = Path(self.get_run(int(adapter)).output_dir or "") if str(adapter).isdigit() else Path(adapter)
+        merged = merge_adapter(base_model, folder.expanduser().resolve(), Path(out).expanduser().resolve(), overwrite=overwrite)
+        return MergedModelView(path=str(merged.path), base_model=merged.base_model, adapter=str(merged.adapter), parameters=merged.parameters)

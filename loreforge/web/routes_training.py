@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from loreforge.service import Service
-from loreforge.views import EnvView, TinyModelView, TrainRunView
+from loreforge.views import EnvView, MergedModelView, TinyModelView, TrainRunView
 from loreforge.web.deps import svc
 
 router = APIRouter(tags=["training"])
@@ -50,3 +50,15 @@ def list_runs(project: str | None = None, s: Service = Depends(svc)) -> list[Tra
 @router.get("/runs/{run_id}", response_model=TrainRunView)
 def get_run(run_id: int, s: Service = Depends(svc)) -> TrainRunView:
     return s.get_run(run_id)
+
+
+class ExportModelRequest(BaseModel):
+    base_model: str
+    adapter: str
+    out: str
+    overwrite: bool = False
+
+
+@router.post("/export-model", response_model=MergedModelView)
+def export_model(body: ExportModelRequest, s: Service = Depends(svc)) -> MergedModelView:
+    return s.export_model(body.base_model, body.adapter, body.out, overwrite=body.overwrite)
