@@ -81,3 +81,23 @@ def _merged_matches_adapter(base: Path, adapter: Path, merged: Path) -> None:
         got = AutoModelForCausalLM.from_pretrained(merged)(ids).logits
     assert torch.allclose(expected, got, atol=1e-4)
     assert (merged / "model.safetensors").exists() and (merged / "tokenizer.json").exists()
+
+
+def test_train_straight_from_a_project(home: Path, tmp_path: Path) -> None:
+    from conftest import FINANCIAL
+
+    runner = CliRunner()
+    runner.invoke(cli, ["project", "create", "p"])
+    runner.invoke(cli, ["ingest", "p", str(FINANCIAL / "kuaishou.md"), str(FINANCIAL / "jd.txt")])
+    runner.invoke(cli, ["questions", "generate", "p"])
+    runner.invoke(cli, ["answers", "generate", "p"])
+    runner.invoke(cli, ["dataset", "confirm", "p"])
+    runner.invoke(cli, ["tiny-model", str(tmp_path / "tiny")])
+    assert "--project P --model PATH" in runner.invoke(cli, ["train"]).output
+    result = runner.invoke(cli, ["train", "--project", "p", "--model", str(tmp_path / "tiny"), "--set", "max_steps=1",
+                                 "--set", "bf16=false", "--set", "cutoff_len=128", "--set", "per_device_train_batch_size=1",
+                                 "--set", "gradient_accumulation_steps=1", "--set", "eval_steps=1", "--set", "save_steps=1", "--json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    assert run["status"] == "completed" and run["project_id"] and "/runs/" in run["output_dir"]
+    assert run["config"]["lora_rank"] == 16 and run["config"]["template"] == "qwen"

@@ -44,15 +44,21 @@ def _value(text: str) -> object:
 
 
 @cli.command()
-@click.argument("config", type=click.Path(dir_okay=False, exists=True))
+@click.argument("config", required=False, type=click.Path(dir_okay=False, exists=True))
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. --set max_steps=10.")
-@click.option("--project", "project_ref", help="Record the run under this project.")
+@click.option("--project", "project_ref", help="Record the run under this project (without CONFIG: train on its confirmed dataset).")
+@click.option("--model", help="Without CONFIG: the base model (local folder or hub id).")
+@click.option("--val-size", type=float, default=0.1, show_default=True, help="Without CONFIG: share held out for validation.")
 @json_option
-def train(config: str, sets: tuple[str, ...], project_ref: str | None, as_json: bool) -> None:
-    """Fine-tune from a LLaMA Factory-style SFT YAML (same keys); the run is recorded (`loreforge runs`)."""
+def train(config: str | None, sets: tuple[str, ...], project_ref: str | None, model: str | None, val_size: float, as_json: bool) -> None:
+    """Fine-tune from a LLaMA Factory-style SFT YAML (same keys), or with --project P --model PATH straight from
+    a project's confirmed dataset (the reference workflow's LoRA recipe). The run is recorded (`loreforge runs`)."""
     import logging
 
     from loreforge.cli.base import CliError
+
+    if config is None and not (project_ref and model):
+        raise CliError("Pass a CONFIG.yaml, or --project P --model PATH to train on a project's confirmed dataset")
 
     overrides = {}
     for item in sets:
@@ -60,8 +66,15 @@ def train(config: str, sets: tuple[str, ...], project_ref: str | None, as_json: 
         if not sep:
             raise CliError(f"--set takes KEY=VALUE, got {item!r}")
         overrides[key.strip()] = _value(value)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    run = service().train(config, overrides, project=project_ref)
+    import contextlib
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):  # training logs go to stderr; stdout carries the result
+        if config is None:
+            run = service().train_project(str(project_ref), str(model), overrides, val_size=val_size)
+        else:
+            run = service().train(config, overrides, project=project_ref)
     if as_json:
         return render.as_json(run)
     m = run.metrics

@@ -97,6 +97,7 @@ ACTIONS: tuple[str, ...] = (
     "list_runs",
     "get_run",
     "export_model",
+    "train_project",
 )
 
 __all__ = ["ACTIONS", "Service", "Source", "Upload", "open_service"]

@@ -104,3 +104,20 @@ class TrainingActions(ServiceBase):
         folder = Path(self.get_run(int(adapter)).output_dir or "") if str(adapter).isdigit() else Path(adapter)
         merged = merge_adapter(base_model, folder.expanduser().resolve(), Path(out).expanduser().resolve(), overwrite=overwrite)
         return MergedModelView(path=str(merged.path), base_model=merged.base_model, adapter=str(merged.adapter), parameters=merged.parameters)
+
+    def train_project(
+        self, project: str | int, model: str, overrides: dict[str, Any] | None = None, val_size: float = 0.1,
+    ) -> TrainRunView:
+        """Train straight from a project's confirmed dataset: export the LLaMA Factory bundle into the project
+        folder, take its `train_lora.yaml` with `model` as the base, apply `overrides`, and run it."""
+        import yaml
+
+        from loreforge.store.models import utcnow as now
+
+        stamp = now().strftime("%Y%m%d-%H%M%S")
+        folder = Path(self.get_project(project).path)
+        bundle = self.export(project, folder / "exports" / f"train-{stamp}", val_size=val_size)  # type: ignore[attr-defined]
+        config = yaml.safe_load((Path(bundle.folder) / "train_lora.yaml").read_text(encoding="utf-8"))
+        config.update(model_name_or_path=model, output_dir=str(folder / "runs" / stamp))
+        config.update(overrides or {})
+        return self.train(config, project=project)

@@ -62,3 +62,15 @@ class ExportModelRequest(BaseModel):
 @router.post("/export-model", response_model=MergedModelView)
 def export_model(body: ExportModelRequest, s: Service = Depends(svc)) -> MergedModelView:
     return s.export_model(body.base_model, body.adapter, body.out, overwrite=body.overwrite)
+
+
+class TrainProjectRequest(BaseModel):
+    model: str
+    overrides: dict[str, Any] = {}
+    val_size: float = 0.1
+
+
+@router.post("/projects/{project}/train", response_model=TrainRunView)
+def train_project(project: str, body: TrainProjectRequest, s: Service = Depends(svc)) -> TrainRunView:
+    """Train on the project's confirmed dataset with the reference LoRA recipe (runs to the end)."""
+    return s.train_project(project, body.model, body.overrides, val_size=body.val_size)
