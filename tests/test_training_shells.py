@@ -101,3 +101,14 @@ def test_train_straight_from_a_project(home: Path, tmp_path: Path) -> None:
     run = json.loads(result.stdout)
     assert run["status"] == "completed" and run["project_id"] and "/runs/" in run["output_dir"]
     assert run["config"]["lora_rank"] == 16 and run["config"]["template"] == "qwen"
+
+
+def test_a_failing_run_is_recorded_with_a_clear_error(home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(f"model_name_or_path: {tmp_path / 'no-such-model'}\nstage: sft\ndo_train: true\n"
+                      f"dataset: x\ndataset_dir: {tmp_path}\noutput_dir: {tmp_path / 'out'}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["train", str(config)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "failed" in result.output and "runs show" in result.output
+    runs = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"]).output)
+    assert runs[0]["status"] == "failed" and runs[0]["error"]

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from loreforge.errors import LoreForgeError, NotFound
-from loreforge.service.base import ServiceBase
+from loreforge.errors import LoreForgeError, NotFound, UserError
+from loreforge.service.exporting import ExportActions
 from loreforge.store.models import TrainRun, utcnow
 from loreforge.views import EnvView, MergedModelView, TinyModelView, TrainRunView
 
@@ -23,7 +23,7 @@ def _run_view(run: TrainRun) -> TrainRunView:
     )
 
 
-class TrainingActions(ServiceBase):
+class TrainingActions(ExportActions):
     def environment(self) -> EnvView:
         """Python, torch, transformers, peft versions; accelerator kind (CUDA / ROCm-HIP, where Hygon DCUs show
         up / NPU / MPS / CPU), devices, memory, bf16 support and the dtype `auto` would pick."""
@@ -63,9 +63,18 @@ class TrainingActions(ServiceBase):
             run_id = run.id
         try:
             result = run_training(cfg, cwd=workdir)
-        except BaseException as exc:
-            self._finish_run(run_id, status="cancelled" if isinstance(exc, KeyboardInterrupt) else "failed",
-                             error=str(exc) if isinstance(exc, LoreForgeError) else f"{type(exc).__name__}: {exc}")
+        except LoreForgeError as exc:
+            self._finish_run(run_id, status="failed", error=str(exc))
+            raise
+        except Exception as exc:  # noqa: BLE001 - a library failure becomes a user-facing error, run kept
+            error = f"{type(exc).__name__}: {exc}"
+            self._finish_run(run_id, status="failed", error=error)
+            raise UserError(
+                f"Training run {run_id} failed ({error})",
+                hint=f"Check the model path and the dataset; the run is recorded: `loreforge runs show {run_id}`",
+            ) from exc
+        except BaseException:
+            self._finish_run(run_id, status="cancelled", error="interrupted")
             raise
         metrics = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str, bool)) or v is None}
         metrics.update(global_step=result.global_step, train_loss=result.train_loss, eval_loss=result.eval_loss)
@@ -112,11 +121,9 @@ class TrainingActions(ServiceBase):
         folder, take its `train_lora.yaml` with `model` as the base, apply `overrides`, and run it."""
         import yaml
 
-        from loreforge.store.models import utcnow as now
-
-        stamp = now().strftime("%Y%m%d-%H%M%S")
+        stamp = utcnow().strftime("%Y%m%d-%H%M%S")
         folder = Path(self.get_project(project).path)
-        bundle = self.export(project, folder / "exports" / f"train-{stamp}", val_size=val_size)  # type: ignore[attr-defined]
+        bundle = self.export(project, folder / "exports" / f"train-{stamp}", val_size=val_size)
         config = yaml.safe_load((Path(bundle.folder) / "train_lora.yaml").read_text(encoding="utf-8"))
         config.update(model_name_or_path=model, output_dir=str(folder / "runs" / stamp))
         config.update(overrides or {})
