@@ -350,6 +350,8 @@ class TrainRunView(BaseModel):
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    progress: dict[str, Any] = {}
+    log_file: str | None = None
 
 
 class MergedModelView(BaseModel):

@@ -130,3 +130,35 @@ def test_conversation_must_alternate() -> None:
     conv = Conversation.from_messages([{"role": "system", "content": "S"}, {"role": "user", "content": "q"},
                                        {"role": "assistant", "content": "a"}])
     assert conv.system == "S" and len(conv.messages) == 2
+
+
+TRICKY = Conversation((Message("user", "It's \"quoted\"\nand \\ back"), Message("assistant", "A1\n{{ x }}"),
+                       Message("user", "Q2"), Message("assistant", "A2")), system="Sys 'one'\nline two")
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("conv", [ONE, TWO, TRICKY], ids=["one", "two-system", "escapes"])
+def test_named_template_as_jinja_renders_what_training_used(name: str, conv: Conversation) -> None:
+    """The chat template saved with a trained model reproduces, character for character, the text the named
+    template trained on (so transformers/vLLM prompt the model the same way)."""
+    pytest.importorskip("transformers")
+    template = TEMPLATES[name]
+    tok = tiny_tokenizer()
+    template.prepare_tokenizer(tok)
+    tok.chat_template = template.jinja()
+    messages = conv.as_dicts()
+    rendered = tok.apply_chat_template(messages, tokenize=False)
+    assert rendered == "".join(s.text for s in template.segments(conv, tok))
+    # an inference prompt (ending with the user turn) is the training text up to the answer
+    prompt = tok.apply_chat_template(messages[:-1], tokenize=False)
+    assert rendered.startswith(prompt) and prompt == "".join(s.text for s in template.segments(conv, tok)[:-len(_last_answer(template, conv, tok))])
+
+
+def _last_answer(template: Any, conv: Conversation, tok: Any) -> list[Segment]:
+    segments = template.segments(conv, tok)
+    tail = []
+    for seg in reversed(segments):
+        if not seg.trainable:
+            break
+        tail.append(seg)
+    return tail

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
 from loreforge.cli import render
@@ -43,43 +49,81 @@ def _value(text: str) -> object:
     return yaml.safe_load(text)
 
 
+def _launch_options(f: Any) -> Any:
+    options = [
+        click.option("--background", is_flag=True, help="Start the run in a worker process and return at once (follow it with `loreforge runs show ID --follow`)."),
+        click.option("--nproc-per-node", type=int, default=1, show_default=True, help="Processes on this machine (one per GPU); >1 launches torchrun."),
+        click.option("--nnodes", type=int, default=1, show_default=True, help="Machines taking part (multi-node)."),
+        click.option("--node-rank", type=int, default=0, show_default=True, help="This machine's rank among the nodes."),
+        click.option("--master-addr", default="127.0.0.1", show_default=True, help="Address of the node-rank-0 machine."),
+        click.option("--master-port", type=int, default=29500, show_default=True, help="Free TCP port on the node-rank-0 machine."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _launch(nproc_per_node: int, nnodes: int, node_rank: int, master_addr: str, master_port: int) -> Any:
+    from loreforge.train.launch import Launch
+
+    return Launch(nproc_per_node, nnodes, node_rank, master_addr, master_port)
+
+
+def _echo_run(run: Any, as_json: bool) -> None:
+    from loreforge.train.launch import is_main_process
+
+    if not is_main_process():
+        return  # other ranks of a multi-process run: rank 0 reports
+    if as_json:
+        return render.as_json(run)
+    m = run.metrics
+    if run.status in ("queued", "running"):
+        click.echo(f"run {run.id} {run.status} in the background; log: {run.log_file}\n"
+                   f"follow it with `loreforge runs show {run.id} --follow`, stop it with `loreforge runs cancel {run.id}`")
+        return
+    click.echo(f"run {run.id} {run.status}: {m.get('global_step')} steps, train loss {m.get('train_loss')}, "
+               f"eval loss {m.get('eval_loss')}\noutput: {run.output_dir}" + (f"\nbest checkpoint: {run.best_checkpoint}" if run.best_checkpoint else ""))
+
+
+@contextlib.contextmanager
+def _logs_to_stderr() -> Iterator[None]:
+    """Training logs go to stderr; stdout carries the result."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
 @cli.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False, exists=True))
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. --set max_steps=10.")
 @click.option("--project", "project_ref", help="Record the run under this project (without CONFIG: train on its confirmed dataset).")
 @click.option("--model", help="Without CONFIG: the base model (local folder or hub id).")
 @click.option("--val-size", type=float, default=0.1, show_default=True, help="Without CONFIG: share held out for validation.")
+@_launch_options
 @json_option
-def train(config: str | None, sets: tuple[str, ...], project_ref: str | None, model: str | None, val_size: float, as_json: bool) -> None:
+def train(config: str | None, sets: tuple[str, ...], project_ref: str | None, model: str | None, val_size: float,
+          background: bool, as_json: bool, **topology: Any) -> None:
     """Fine-tune from a LLaMA Factory-style SFT YAML (same keys), or with --project P --model PATH straight from
-    a project's confirmed dataset (the reference workflow's LoRA recipe). The run is recorded (`loreforge runs`)."""
-    import logging
-
+    a project's confirmed dataset (the reference workflow's LoRA recipe). The run is recorded (`loreforge runs`).
+    Several GPUs: --nproc-per-node N (or `torchrun --nproc_per_node N -m loreforge train CONFIG`)."""
     from loreforge.cli.base import CliError
 
     if config is None and not (project_ref and model):
         raise CliError("Pass a CONFIG.yaml, or --project P --model PATH to train on a project's confirmed dataset")
-
     overrides = {}
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
             raise CliError(f"--set takes KEY=VALUE, got {item!r}")
         overrides[key.strip()] = _value(value)
-    import contextlib
-    import sys
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    with contextlib.redirect_stdout(sys.stderr):  # training logs go to stderr; stdout carries the result
+    launch = _launch(**topology)
+    with _logs_to_stderr():
         if config is None:
-            run = service().train_project(str(project_ref), str(model), overrides, val_size=val_size)
+            run = service().train_project(str(project_ref), str(model), overrides, val_size=val_size,
+                                          background=background, launch=launch)
         else:
-            run = service().train(config, overrides, project=project_ref)
-    if as_json:
-        return render.as_json(run)
-    m = run.metrics
-    click.echo(f"run {run.id} {run.status}: {m.get('global_step')} steps, train loss {m.get('train_loss')}, "
-               f"eval loss {m.get('eval_loss')}\noutput: {run.output_dir}" + (f"\nbest checkpoint: {run.best_checkpoint}" if run.best_checkpoint else ""))
+            run = service().train(config, overrides, project=project_ref, background=background, launch=launch)
+    _echo_run(run, as_json)
 
 
 @cli.group()
@@ -95,22 +139,70 @@ def runs_list(project_ref: str | None, as_json: bool) -> None:
     views = service().list_runs(project_ref)
     if as_json:
         return render.as_json(views)
-    render.table(["id", "status", "type", "base model", "steps", "train loss", "eval loss", "output"],
+    render.table(["id", "status", "type", "base model", "steps", "progress", "train loss", "eval loss", "output"],
                  [(r.id, r.status, r.finetuning_type, render.clip(r.base_model, 30), r.metrics.get("global_step", ""),
-                   r.metrics.get("train_loss", ""), r.metrics.get("eval_loss", "") or "", render.clip(r.output_dir or "", 40)) for r in views])
+                   _progress_text(r.progress), r.metrics.get("train_loss", ""), r.metrics.get("eval_loss", "") or "",
+                   render.clip(r.output_dir or "", 40)) for r in views])
+
+
+def _progress_text(progress: dict[str, Any]) -> str:
+    if not progress:
+        return ""
+    text = f"{progress.get('current_steps')}/{progress.get('total_steps')} ({progress.get('percentage')}%)"
+    return text + (f" loss {progress['loss']:.4f}" if isinstance(progress.get("loss"), (int, float)) else "")
 
 
 @runs.command("show")
 @click.argument("run_id", type=int)
+@click.option("--follow", is_flag=True, help="Print progress until the run ends.")
 @json_option
-def runs_show(run_id: int, as_json: bool) -> None:
-    """Show one train run."""
+def runs_show(run_id: int, follow: bool, as_json: bool) -> None:
+    """Show one train run (with --follow: its progress until it ends)."""
+    import time
+
     r = service().get_run(run_id)
+    last = None
+    while follow and r.status in ("queued", "running", "cancelling"):
+        text = _progress_text(r.progress) or r.status
+        if text != last:
+            click.echo(f"run {r.id} {r.status}: {text}, elapsed {r.progress.get('elapsed_time', '-')}, "
+                       f"remaining {r.progress.get('remaining_time', '-')}", err=True)
+            last = text
+        time.sleep(1.0)
+        r = service().get_run(run_id)
     if as_json:
         return render.as_json(r)
     render.kv([("id", r.id), ("status", r.status), ("base model", r.base_model), ("type", r.finetuning_type),
-               ("output", r.output_dir or "-"), ("best checkpoint", r.best_checkpoint or "-"), ("error", r.error or "-")]
+               ("progress", _progress_text(r.progress) or "-"), ("output", r.output_dir or "-"),
+               ("log", r.log_file or "-"), ("best checkpoint", r.best_checkpoint or "-"), ("error", r.error or "-")]
               + [(k, v) for k, v in sorted(r.metrics.items())])
+
+
+@runs.command("execute")
+@click.argument("run_id", type=int)
+@json_option
+def runs_execute(run_id: int, as_json: bool) -> None:
+    """Execute a recorded run here (what background and torchrun workers run; also re-runs a failed, cancelled or
+    interrupted run, resuming from its last checkpoint)."""
+    from loreforge.train.launch import is_launched_worker
+
+    with _logs_to_stderr():
+        run = service().execute_run(run_id)
+    if is_launched_worker():
+        click.echo(f"run {run.id} {run.status}", err=True)  # the launcher reports the result
+        return
+    _echo_run(run, as_json)
+
+
+@runs.command("cancel")
+@click.argument("run_id", type=int)
+@json_option
+def runs_cancel(run_id: int, as_json: bool) -> None:
+    """Stop a queued or running train run (checkpoints written so far are kept)."""
+    run = service().cancel_run(run_id)
+    if as_json:
+        return render.as_json(run)
+    click.echo(f"run {run.id}: {run.status}")
 
 
 @cli.command("export-model")

@@ -96,6 +96,8 @@ ACTIONS: tuple[str, ...] = (
     "train",
     "list_runs",
     "get_run",
+    "execute_run",
+    "cancel_run",
     "export_model",
     "train_project",
 )

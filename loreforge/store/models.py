@@ -243,6 +243,10 @@ class TrainRun(Timestamped, Base):
     best_checkpoint: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    log_file: Mapped[str | None] = mapped_column(String(1000), nullable=True)
 
 
 class EvalRun(Timestamped, Base):

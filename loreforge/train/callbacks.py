@@ -47,8 +47,14 @@ def log_record(history_entry: dict[str, Any], step: int, total: int, start_step:
     return {key: value for key, value in record.items() if value is not None}
 
 
-def make_log_callback(output_dir: Path, log: Callable[[str], None]) -> Any:
-    """A `TrainerCallback` appending to `output_dir/trainer_log.jsonl` (main process only)."""
+PROGRESS_EVERY_S = 2.0
+
+
+def make_log_callback(
+    output_dir: Path, log: Callable[[str], None], on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> Any:
+    """A `TrainerCallback` appending to `output_dir/trainer_log.jsonl` (main process only). `on_progress` gets
+    each log record, and a progress record (no loss) after a step when `PROGRESS_EVERY_S` have passed."""
     from transformers import TrainerCallback
 
     class LogCallback(TrainerCallback):  # type: ignore[misc]
@@ -56,6 +62,23 @@ def make_log_callback(output_dir: Path, log: Callable[[str], None]) -> Any:
             self.start_time = time.time()
             self.start_step = 0
             self.path = Path(output_dir) / TRAINER_LOG
+            self.last_progress = 0.0
+            self.last_loss: float | None = None
+
+        def _progress(self, record: dict[str, Any]) -> None:
+            if on_progress is not None:
+                self.last_progress = time.time()
+                on_progress(record)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if on_progress is None or not state.is_world_process_zero:
+                return
+            if time.time() - self.last_progress >= PROGRESS_EVERY_S or state.global_step == state.max_steps:
+                elapsed = time.time() - self.start_time
+                record = log_record({}, state.global_step, state.max_steps, self.start_step, elapsed)
+                if self.last_loss is not None:
+                    record["loss"] = self.last_loss
+                self._progress(record)
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             self.start_time = time.time()
@@ -77,6 +100,8 @@ def make_log_callback(output_dir: Path, log: Callable[[str], None]) -> Any:
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             log(json.dumps(record, ensure_ascii=False))
+            self.last_loss = record.get("loss", self.last_loss)
+            self._progress(record)
 
     return LogCallback()
 

@@ -61,6 +61,9 @@ class TrainConfig(BaseModel):
     lora_alpha: int | None = Field(None, ge=1)
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
     lora_target: str = "all"
+    use_rslora: bool = False
+    use_dora: bool = False
+    freeze_trainable_layers: int = Field(2, description="freeze: train the last N decoder layers (negative: the first N)")
     # dataset
     dataset: str | None = None
     dataset_dir: str = "data"
@@ -95,6 +98,13 @@ class TrainConfig(BaseModel):
     lr_scheduler_type: str = "linear"
     warmup_ratio: float = Field(0.0, ge=0.0, le=1.0)
     warmup_steps: int | float = Field(0, ge=0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    max_grad_norm: float = Field(1.0, ge=0.0)
+    optim: str | None = None  # transformers' default (fused AdamW on torch >= 2.8)
+    adam_beta1: float = Field(0.9, ge=0.0, lt=1.0)
+    adam_beta2: float = Field(0.999, ge=0.0, lt=1.0)
+    adam_epsilon: float = Field(1e-8, gt=0.0)
+    group_by_length: bool = False
     bf16: bool = False
     fp16: bool = False
     gradient_checkpointing: bool | None = None
@@ -110,6 +120,7 @@ class TrainConfig(BaseModel):
     load_best_model_at_end: bool = False
     metric_for_best_model: str | None = None
     greater_is_better: bool | None = None
+    early_stopping_steps: int | None = Field(None, ge=1)
 
     @field_validator("eval_strategy", "save_strategy", mode="before")
     @classmethod
@@ -117,7 +128,7 @@ class TrainConfig(BaseModel):
         # YAML 1.1 reads a bare `no` as False (LLaMA Factory's trap): take it as "no".
         return "no" if value is False else value
 
-    @field_validator("learning_rate", "warmup_ratio", "lora_dropout", mode="before")
+    @field_validator("learning_rate", "warmup_ratio", "lora_dropout", "weight_decay", "adam_epsilon", mode="before")
     @classmethod
     def _float_text(cls, value: Any) -> Any:
         # PyYAML reads `1e-4` (no dot) as a string; LLaMA Factory's HfArgumentParser casts it. So do we.
@@ -140,6 +151,13 @@ class TrainConfig(BaseModel):
             raise ValueError("cannot set `val_size` without `dataset`")
         if self.load_best_model_at_end and self.eval_strategy == "no":
             raise ValueError("`load_best_model_at_end` needs `eval_strategy` steps or epoch")
+        if self.early_stopping_steps and not self.load_best_model_at_end:
+            raise ValueError(
+                "`early_stopping_steps` needs `load_best_model_at_end: true` with `eval_strategy` steps or epoch and "
+                "a validation set (`val_size` or `eval_dataset`), as transformers' EarlyStoppingCallback does"
+            )
+        if self.freeze_trainable_layers == 0:
+            raise ValueError("`freeze_trainable_layers` must not be 0 (positive: the last N layers; negative: the first N)")
         return self
 
     # Derived values, read by the later stages; the raw fields stay as the user wrote them.
@@ -170,6 +188,25 @@ class TrainConfig(BaseModel):
         if self.disable_gradient_checkpointing:
             return False
         return self.gradient_checkpointing is not False
+
+    def anchored(self, cwd: Path) -> TrainConfig:
+        """A copy whose relative paths (`dataset_dir`, `output_dir`, `resume_from_checkpoint`, `deepspeed`, and
+        `model_name_or_path` when it is a local folder) are made absolute against `cwd`, so a recorded run can
+        be executed later from any directory or by another process."""
+        def absolute(value: str | None, must_exist: bool = False) -> str | None:
+            if value is None:
+                return None
+            path = Path(value).expanduser()
+            if path.is_absolute():
+                return str(path)
+            full = cwd / path
+            return str(full) if (full.exists() or not must_exist) else value
+
+        return self.model_copy(update={
+            "model_name_or_path": absolute(self.model_name_or_path, must_exist=True),
+            "dataset_dir": absolute(self.dataset_dir), "output_dir": absolute(self.output_dir),
+            "resume_from_checkpoint": absolute(self.resume_from_checkpoint), "deepspeed": absolute(self.deepspeed),
+        })
 
     def resolved_dataset_dir(self, cwd: Path | None = None) -> Path:
         """`dataset_dir` as LLaMA Factory opens it: relative to the working directory (not the YAML's folder)."""

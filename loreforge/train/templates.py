@@ -139,6 +139,37 @@ class ChatTemplate:
         eos = self.stop_words[0] if self.replace_eos else getattr(tokenizer, "eos_token", None)
         return self.render(conversation, bos_token=getattr(tokenizer, "bos_token", None), eos_token=eos)
 
+    def jinja(self) -> str:
+        """This template as a Jinja `chat_template`, saved with the trained model so that
+        `tokenizer.apply_chat_template` (transformers, vLLM) renders prompts exactly as training did. The user
+        slot already ends with the assistant header (as in LLaMA Factory), so no generation prompt is added."""
+        default = _literal(self.default_system) if self.default_system else "none"
+        system_text = "".join(_jinja_slot(self.system, "system_message"))
+        user = "".join(_jinja_slot(self.user, "content"))
+        assistant = "".join(_jinja_slot(self.assistant, "message['content']"))
+        if self.fuse_system:
+            fused = _jinja_expr(self.system, "system_message")
+            first_user = f"{{%- set content = {fused} + message['content'] -%}}"
+            system_part = ""
+        else:
+            first_user = "{%- set content = message['content'] -%}"
+            system_part = f"{{%- if system_message -%}}{system_text}{{%- endif -%}}"
+        tail = "{%- if loop_messages and loop_messages[-1]['role'] == 'assistant' -%}{{ eos_token }}{%- endif -%}" if self.efficient_eos else ""
+        return (
+            "{%- if messages and messages[0]['role'] == 'system' -%}"
+            "{%- set system_message = messages[0]['content'] -%}{%- set loop_messages = messages[1:] -%}"
+            f"{{%- else -%}}{{%- set system_message = {default} -%}}{{%- set loop_messages = messages -%}}{{%- endif -%}}"
+            "{%- for message in loop_messages -%}"
+            "{%- if message['role'] == 'user' -%}"
+            f"{{%- if loop.first -%}}{''.join(_jinja_slot(self.prefix, 'content'))}{system_part}"
+            + (f"{{%- if system_message -%}}{first_user}{{%- else -%}}{{%- set content = message['content'] -%}}{{%- endif -%}}"
+               if self.fuse_system else first_user)
+            + "{%- else -%}{%- set content = message['content'] -%}{%- endif -%}"
+            f"{user}"
+            f"{{%- elif message['role'] == 'assistant' -%}}{assistant}"
+            "{%- endif -%}{%- endfor -%}" + tail
+        )
+
     def prepare_tokenizer(self, tokenizer: Any) -> None:
         """LLaMA Factory's `fix_special_tokens`: EOS becomes the first stop word when `replace_eos`; a missing
         EOS becomes <|endoftext|>; a missing PAD becomes EOS; other stop words are added as special tokens."""
@@ -153,6 +184,34 @@ class ChatTemplate:
             tokenizer.pad_token = tokenizer.eos_token
         if stop_words:
             tokenizer.add_special_tokens({"additional_special_tokens": stop_words}, replace_extra_special_tokens=False)
+
+
+def _literal(text: str) -> str:
+    """A Jinja string literal (Jinja reads Python-style escapes)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def _jinja_slot(slot: tuple[str, ...], content: str) -> list[str]:
+    """Slot elements as Jinja output: BOS/EOS as the tokenizer's tokens (BOS skipped when it has none)."""
+    out = []
+    for element in slot:
+        if element == BOS:
+            out.append("{%- if bos_token -%}{{ bos_token }}{%- endif -%}")
+        elif element == EOS:
+            out.append("{{ eos_token }}")
+        else:
+            out.append("{{ " + _jinja_text(element, content) + " }}")
+    return out
+
+
+def _jinja_text(element: str, content: str) -> str:
+    parts = element.split(CONTENT)
+    return f" + {content} + ".join(_literal(p) for p in parts)
+
+
+def _jinja_expr(slot: tuple[str, ...], content: str) -> str:
+    """A slot without BOS/EOS elements as one Jinja string expression."""
+    return " + ".join(_jinja_text(e, content) for e in slot if e not in (BOS, EOS)) or "''"
 
 
 _IM_USER = "<|im_start|>user\n{{content}}<|im_end|>\n<|im_start|>assistant\n"

@@ -10,8 +10,8 @@ Choices, all as LLaMA Factory makes them unless said otherwise:
 - dtype: fp32 on CPU (`bf16`/`fp16` are ignored there, with a log line — CPU bf16 is ~9x slower here); on an
   accelerator the weights load in bf16 when `bf16` is set for LoRA/freeze (trainable parameters upcast to fp32),
   otherwise in fp32 with `bf16`/`fp16` autocast by the Trainer.
-- `finetuning_type: freeze` trains the last two decoder layers (LLaMA Factory's default
-  `freeze_trainable_layers: 2`), everything else frozen; LoRA `lora_target: all` is every `nn.Linear` but `lm_head`.
+- `finetuning_type: freeze` trains the last `freeze_trainable_layers` decoder layers (default 2; negative: the
+  first N), everything else frozen; LoRA `lora_target: all` is every `nn.Linear` but `lm_head`.
 - `val_size` < 1 is a fraction, >= 1 a count of examples, split after a shuffle seeded with `seed`.
 - Without `overwrite_output_dir`, an `output_dir` holding checkpoints resumes from the last one.
 torch, transformers and peft are imported inside the functions only.
@@ -20,6 +20,7 @@ torch, transformers and peft are imported inside the functions only.
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,10 +30,9 @@ from typing import Any
 from loreforge.errors import ConfigError, MissingDependency, UserError
 from loreforge.train.config import TrainConfig
 from loreforge.train.data import IGNORE_INDEX, encode, load_dataset, pack
-from loreforge.train.templates import get_template
+from loreforge.train.templates import ChatTemplate, get_template
 
 logger = logging.getLogger(__name__)
-FREEZE_TRAINABLE_LAYERS = 2
 ATTN_IMPLEMENTATION = {"auto": None, "sdpa": "sdpa", "fa2": "flash_attention_2", "fa3": "flash_attention_3",
                        "disabled": "eager"}
 
@@ -54,6 +54,10 @@ def _log_default(message: str) -> None:
     logger.info(message)
 
 
+def _quiet(message: str) -> None:
+    return None
+
+
 def _require() -> None:
     import importlib
 
@@ -70,6 +74,27 @@ def _resolve(path: str, cwd: Path) -> Path:
 
 
 # ---------------------------------------------------------------- model
+
+
+def model_source(name_or_path: str, cwd: Path) -> str:
+    """A local folder (relative to `cwd`), else a hub id: downloaded from ModelScope when `USE_MODELSCOPE_HUB=1`
+    (as LLaMA Factory does), otherwise passed to transformers for the Hugging Face Hub / its cache."""
+    local = _resolve(name_or_path, cwd)
+    if local.exists():
+        return str(local)
+    if os.environ.get("USE_MODELSCOPE_HUB", "0").lower() in ("1", "true", "yes", "y"):
+        try:
+            from modelscope import snapshot_download
+        except ImportError as exc:
+            raise MissingDependency("modelscope", purpose="downloading models from ModelScope (USE_MODELSCOPE_HUB=1)") from exc
+        try:
+            return str(snapshot_download(name_or_path))
+        except Exception as exc:  # noqa: BLE001 - any hub failure becomes one clear error
+            raise UserError(
+                f"Cannot download `{name_or_path}` from ModelScope", got=f"{type(exc).__name__}: {exc}",
+                hint="Check the model id and the network, or pass a local folder as `model_name_or_path`",
+            ) from exc
+    return name_or_path
 
 
 def load_model(config: TrainConfig, model_path: str, on_gpu: bool) -> tuple[Any, Any]:
@@ -99,13 +124,15 @@ def _lora_targets(model: Any, targets: list[str]) -> list[str]:
 
 
 def apply_finetuning(model: Any, config: TrainConfig) -> Any:
-    """LoRA adapter (peft), full, or freeze (last `FREEZE_TRAINABLE_LAYERS` decoder layers trainable)."""
+    """LoRA adapter (peft), full, or freeze (the last `freeze_trainable_layers` decoder layers trainable)."""
     if config.finetuning_type == "full":
         model.requires_grad_(True)
         return model
     if config.finetuning_type == "freeze":
         layers = int(getattr(model.config, "num_hidden_layers", 0))
-        keep = {f".layers.{i}." for i in range(max(0, layers - FREEZE_TRAINABLE_LAYERS), layers)}
+        n = config.freeze_trainable_layers
+        chosen = range(max(0, layers - n), layers) if n > 0 else range(min(-n, layers))
+        keep = {f".layers.{i}." for i in chosen}
         for name, param in model.named_parameters():
             param.requires_grad_(any(k in name for k in keep))
         _upcast_trainable(model)
@@ -115,6 +142,7 @@ def apply_finetuning(model: Any, config: TrainConfig) -> Any:
     lora = LoraConfig(
         task_type=TaskType.CAUSAL_LM, r=config.lora_rank, lora_alpha=config.effective_lora_alpha,
         lora_dropout=config.lora_dropout, target_modules=_lora_targets(model, config.lora_targets),
+        use_rslora=config.use_rslora, use_dora=config.use_dora,
     )
     try:
         model = get_peft_model(model, lora)
@@ -231,6 +259,11 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on
             activation_checkpointing_kwargs={"use_reentrant": False} if config.use_gradient_checkpointing else None,
             deepspeed=config.deepspeed, dataloader_num_workers=config.dataloader_num_workers,
             ddp_timeout=config.ddp_timeout, remove_unused_columns=False,
+            weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, adam_beta1=config.adam_beta1,
+            adam_beta2=config.adam_beta2, adam_epsilon=config.adam_epsilon,
+            train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+            **({"optim": config.optim} if config.optim else {}),
+            ddp_find_unused_parameters=False,  # every trainable parameter takes part in each step (LLaMA Factory's choice)
         )
     except ValueError as exc:
         raise ConfigError("Invalid training arguments", got=str(exc)) from exc
@@ -263,28 +296,34 @@ def best_checkpoint(
     return (path if path.is_dir() else None), best["eval_loss"]
 
 
-def run_training(config: TrainConfig, *, cwd: Path | None = None, log: Callable[[str], None] | None = None,
-                 return_model: bool = False) -> TrainResult:
-    """Fine-tune as configured and save everything into `output_dir`; see the module docstring."""
-    _require()
-    import torch
-    from transformers import Trainer, set_seed
+@dataclass
+class PreparedRun:
+    """A transformers `Trainer` set up for one run, before `train()`."""
 
-    from loreforge.train.callbacks import make_log_callback, plot_loss
+    trainer: Any
+    output_dir: Path
+    has_eval: bool
+
+
+def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
+                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> PreparedRun:
+    """Model, tokenizer and chat template, datasets, fine-tuning method and callbacks, in a `Trainer`."""
+    import torch
+    from transformers import EarlyStoppingCallback, Trainer, set_seed
+
+    from loreforge.train.callbacks import make_log_callback
     from loreforge.train.collate import SFTCollator
 
-    say = log or _log_default
-    cwd = Path(cwd) if cwd else Path.cwd()
     output_dir = _resolve(config.output_dir, cwd)
     on_gpu = torch.cuda.is_available()
     if not on_gpu and (config.bf16 or config.fp16):
         say("No GPU: training in fp32 (bf16/fp16 ignored on CPU)")
     set_seed(config.seed)
-    local = _resolve(config.model_name_or_path, cwd)
-    tokenizer, model = load_model(config, str(local) if local.exists() else config.model_name_or_path, on_gpu)
+    tokenizer, model = load_model(config, model_source(config.model_name_or_path, cwd), on_gpu)
     template = get_template(config.template, tokenizer)
-    if hasattr(template, "prepare_tokenizer"):
+    if isinstance(template, ChatTemplate):
         template.prepare_tokenizer(tokenizer)
+        tokenizer.chat_template = template.jinja()  # saved with the model: prompts as in training
         if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer))
     train_set, eval_set = build_datasets(config, tokenizer, template, cwd, say)
@@ -294,19 +333,37 @@ def run_training(config: TrainConfig, *, cwd: Path | None = None, log: Callable[
     if config.use_gradient_checkpointing and config.finetuning_type != "full":
         model.enable_input_require_grads()
     say(param_summary(model))
+    callbacks = [make_log_callback(output_dir, say, on_progress)]
+    if config.early_stopping_steps:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_steps))
     trainer = Trainer(
         model=model, args=training_arguments(config, output_dir, eval_set is not None, on_gpu),
         train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
-        data_collator=SFTCollator(tokenizer.pad_token_id),
-        callbacks=[make_log_callback(output_dir, say)],
+        data_collator=SFTCollator(tokenizer.pad_token_id), callbacks=callbacks,
     )
+    return PreparedRun(trainer, output_dir, eval_set is not None)
+
+
+def run_training(config: TrainConfig, *, cwd: Path | None = None, log: Callable[[str], None] | None = None,
+                 return_model: bool = False, on_progress: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+    """Fine-tune as configured and save everything into `output_dir`; see the module docstring.
+    `on_progress` gets LLaMA Factory's progress fields (current_steps, total_steps, percentage, loss, ...) on the
+    main process, at every log step and at most every few seconds in between."""
+    _require()
+    from loreforge.train.callbacks import plot_loss
+    from loreforge.train.launch import is_main_process
+
+    say = (log or _log_default) if is_main_process() else _quiet  # other ranks of a multi-process run stay quiet
+    cwd = Path(cwd) if cwd else Path.cwd()
+    run = build_trainer(config, cwd, say, on_progress)
+    trainer, output_dir = run.trainer, run.output_dir
     outcome = trainer.train(resume_from_checkpoint=_resume_point(config, output_dir, cwd, say))
     trainer.save_model()
     metrics: dict[str, Any] = dict(outcome.metrics)
     trainer.save_metrics("train", outcome.metrics)
     trainer.save_state()
     eval_loss = None
-    if eval_set is not None:
+    if run.has_eval:
         eval_metrics = trainer.evaluate()
         trainer.save_metrics("eval", eval_metrics)
         metrics |= eval_metrics

@@ -1,13 +1,18 @@
-"""REST routes: accelerator report and the tiny model builder."""
+"""REST routes: training runs (started in background workers, with progress and cancel), merging an adapter,
+the accelerator report and the tiny model builder."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from loreforge.service import Service
+from loreforge.train.launch import Launch
 from loreforge.views import EnvView, MergedModelView, TinyModelView, TrainRunView
 from loreforge.web.deps import svc
 
@@ -31,15 +36,30 @@ def tiny_model(body: TinyModelRequest, s: Service = Depends(svc)) -> TinyModelVi
     return s.tiny_model(body.out, body.texts, overwrite=body.overwrite, **body.shape)
 
 
+class LaunchRequest(BaseModel):
+    """Processes for a run: `nproc_per_node` > 1 or `nnodes` > 1 start torchrun."""
+
+    nproc_per_node: int = 1
+    nnodes: int = 1
+    node_rank: int = 0
+    master_addr: str = "127.0.0.1"
+    master_port: int = 29500
+
+    def to_launch(self) -> Launch:
+        return Launch(self.nproc_per_node, self.nnodes, self.node_rank, self.master_addr, self.master_port)
+
+
 class TrainRequest(BaseModel):
     config: dict[str, Any]
     project: str | None = None
+    launch: LaunchRequest = LaunchRequest()
 
 
-@router.post("/train", response_model=TrainRunView)
+@router.post("/train", response_model=TrainRunView, status_code=202)
 def train(body: TrainRequest, s: Service = Depends(svc)) -> TrainRunView:
-    """Run SFT from a config mapping (LLaMA Factory keys); returns the finished run."""
-    return s.train(body.config, project=body.project)
+    """Start SFT from a config mapping (LLaMA Factory keys) in a background worker; returns the queued run.
+    Follow it with GET /api/runs/{id} (its `progress`) or the event stream /api/runs/{id}/events."""
+    return s.train(body.config, project=body.project, background=True, launch=body.launch.to_launch())
 
 
 @router.get("/runs", response_model=list[TrainRunView])
@@ -50,6 +70,37 @@ def list_runs(project: str | None = None, s: Service = Depends(svc)) -> list[Tra
 @router.get("/runs/{run_id}", response_model=TrainRunView)
 def get_run(run_id: int, s: Service = Depends(svc)) -> TrainRunView:
     return s.get_run(run_id)
+
+
+@router.post("/runs/{run_id}/execute", response_model=TrainRunView, status_code=202)
+def execute_run(run_id: int, body: LaunchRequest = LaunchRequest(), s: Service = Depends(svc)) -> TrainRunView:
+    """Run a recorded run again in a background worker (resumes from its last checkpoint)."""
+    return s.execute_run(run_id, background=True, launch=body.to_launch())
+
+
+@router.post("/runs/{run_id}/cancel", response_model=TrainRunView)
+def cancel_run(run_id: int, s: Service = Depends(svc)) -> TrainRunView:
+    return s.cancel_run(run_id)
+
+
+@router.get("/runs/{run_id}/events")
+async def run_events(run_id: int, s: Service = Depends(svc)) -> StreamingResponse:
+    """Server-sent events: the run (status, progress) whenever it changes, until it ends."""
+    first = await asyncio.to_thread(s.get_run, run_id)  # 404 before the stream starts
+
+    async def stream() -> AsyncIterator[str]:
+        run, last = first, None
+        while True:
+            payload = run.model_dump_json()
+            if payload != last:
+                yield f"data: {payload}\n\n"
+                last = payload
+            if run.status not in ("queued", "running", "cancelling"):
+                return
+            await asyncio.sleep(1.0)
+            run = await asyncio.to_thread(s.get_run, run_id)
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
 
 
 class ExportModelRequest(BaseModel):
@@ -68,9 +119,11 @@ class TrainProjectRequest(BaseModel):
     model: str
     overrides: dict[str, Any] = {}
     val_size: float = 0.1
+    launch: LaunchRequest = LaunchRequest()
 
 
-@router.post("/projects/{project}/train", response_model=TrainRunView)
+@router.post("/projects/{project}/train", response_model=TrainRunView, status_code=202)
 def train_project(project: str, body: TrainProjectRequest, s: Service = Depends(svc)) -> TrainRunView:
-    """Train on the project's confirmed dataset with the reference LoRA recipe (runs to the end)."""
-    return s.train_project(project, body.model, body.overrides, val_size=body.val_size)
+    """Train on the project's confirmed dataset with the reference LoRA recipe, in a background worker."""
+    return s.train_project(project, body.model, body.overrides, val_size=body.val_size, background=True,
+                           launch=body.launch.to_launch())

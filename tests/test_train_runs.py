@@ -1,0 +1,155 @@
+"""Train runs as processes: started in the background through the REST API with live progress and an event
+stream, cancelled, killed and resumed; and data-parallel on 2 CPU processes (torchrun, gloo) — through our
+launcher (`loreforge train --nproc-per-node 2`) and under an outside `torchrun -m loreforge train` — writing one
+set of outputs and one recorded run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("peft")
+
+from click.testing import CliRunner  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from loreforge.cli import cli  # noqa: E402
+from loreforge.service import Service  # noqa: E402
+from loreforge.train.callbacks import TRAINER_LOG  # noqa: E402
+from loreforge.train.tiny import build_tiny_model  # noqa: E402
+from loreforge.web import create_app  # noqa: E402
+
+# A fictional logistics company's warehouses.
+ROWS = [{"instruction": f"青石物流第{i}号仓库在哪里？", "input": "", "output": f"第{i}号仓库位于青石路{i * 3 + 1}号。"}
+        for i in range(32)]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("runs")
+    (root / "data").mkdir()
+    (root / "data" / "qingshi.json").write_text(json.dumps(ROWS, ensure_ascii=False), encoding="utf-8")
+    (root / "data" / "dataset_info.json").write_text(json.dumps({"qingshi": {"file_name": "qingshi.json"}}), encoding="utf-8")
+    corpus = root / "corpus.txt"
+    corpus.write_text("\n".join(r["instruction"] + r["output"] for r in ROWS) * 3, encoding="utf-8")
+    build_tiny_model(root / "model", [corpus], hidden_size=64, layers=2, heads=4, kv_heads=2, vocab_size=600)
+    return root
+
+
+def config(workspace: Path, out: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "model_name_or_path": str(workspace / "model"), "stage": "sft", "do_train": True, "finetuning_type": "lora",
+        "dataset": "qingshi", "dataset_dir": str(workspace / "data"), "template": "qwen", "cutoff_len": 128,
+        "per_device_train_batch_size": 4, "num_train_epochs": 1, "logging_steps": 1, "save_strategy": "no",
+        "output_dir": str(workspace / out), "overwrite_output_dir": True, "disable_gradient_checkpointing": True,
+    } | overrides
+
+
+def wait_for(client: TestClient, run_id: int, check: Any, timeout: float = 180.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.get(f"/api/runs/{run_id}").json()
+        if check(run):
+            return run
+        assert time.monotonic() < deadline, f"timed out waiting; run is {run}"
+        time.sleep(0.3)
+
+
+def test_api_run_in_the_background_with_progress_and_events(svc: Service, workspace: Path) -> None:
+    with TestClient(create_app(svc)) as client:
+        started = client.post("/api/train", json={"config": config(workspace, "bg", num_train_epochs=3)})
+        assert started.status_code == 202, started.text
+        run = started.json()
+        assert run["status"] in ("queued", "running") and run["log_file"].endswith("running_log.txt")
+        seen: list[dict[str, Any]] = []
+        done = wait_for(client, run["id"], lambda r: seen.append(r["progress"]) or r["status"] not in ("queued", "running"))
+        assert done["status"] == "completed", done
+        assert done["metrics"]["global_step"] == 24 and done["progress"]["current_steps"] == 24
+        assert done["progress"]["percentage"] == 100 and "remaining_time" in done["progress"]
+        events = client.get(f"/api/runs/{run['id']}/events").text
+        last = json.loads(events.strip().split("data: ")[-1])
+        assert last["status"] == "completed" and last["progress"]["total_steps"] == 24
+    log = Path(done["log_file"]).read_text(encoding="utf-8")
+    assert "trainable params" in log and '"current_steps": 24' in log
+    assert (workspace / "bg" / "adapter_model.safetensors").exists()
+
+
+def test_cancel_stops_a_running_worker(svc: Service, workspace: Path) -> None:
+    with TestClient(create_app(svc)) as client:
+        run = client.post("/api/train", json={"config": config(workspace, "long", max_steps=100000)}).json()
+        running = wait_for(client, run["id"], lambda r: r["status"] == "running" and r["progress"].get("current_steps", 0) > 0)
+        assert running["progress"]["total_steps"] == 100000
+        assert client.post(f"/api/runs/{run['id']}/cancel").status_code == 200
+        ended = wait_for(client, run["id"], lambda r: r["status"] not in ("running", "cancelling"), timeout=60)
+        assert ended["status"] == "cancelled", ended
+        assert client.post(f"/api/runs/{run['id']}/cancel").status_code == 409  # nothing left to cancel
+        assert client.post("/api/runs/999/cancel").status_code == 404
+
+
+def test_a_killed_worker_is_reported_and_the_run_resumes(svc: Service, workspace: Path) -> None:
+    from loreforge.store.models import TrainRun
+
+    cfg = config(workspace, "killed", max_steps=40, save_strategy="steps", save_steps=4, overwrite_output_dir=False)
+    run = svc.train(cfg, background=True)
+    deadline = time.monotonic() + 180
+    while (svc.get_run(run.id).progress.get("current_steps") or 0) < 9:
+        assert time.monotonic() < deadline and svc.get_run(run.id).status in ("queued", "running"), svc.get_run(run.id)
+        time.sleep(0.2)
+    with svc.db.session() as session:
+        pid = session.get(TrainRun, run.id).pid
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while svc.get_run(run.id).status == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    dead = svc.get_run(run.id)
+    assert dead.status == "failed" and "exited with code -9" in (dead.error or "")
+    assert sorted((workspace / "killed").glob("checkpoint-*"))
+    resumed = svc.execute_run(run.id)  # in this process; picks up the last checkpoint
+    assert resumed.status == "completed" and resumed.metrics["global_step"] == 40
+    steps = [json.loads(line)["current_steps"] for line in (workspace / "killed" / TRAINER_LOG).read_text().splitlines()]
+    assert steps[-1] == 40 and len(steps) > 40  # the first attempt's lines, then the resumed steps
+
+
+def _ddp_outputs(out: Path) -> list[int]:
+    assert (out / "adapter_model.safetensors").exists() and (out / "training_loss.png").exists()
+    steps = [json.loads(line)["current_steps"] for line in (out / TRAINER_LOG).read_text().splitlines()]
+    assert steps == sorted(set(steps)), "each step logged once (rank 0 only)"
+    return steps
+
+
+def test_two_process_ddp_through_our_launcher(home: Path, workspace: Path) -> None:
+    path = workspace / "ddp.json"
+    path.write_text(json.dumps(config(workspace, "ddp")), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["train", str(path), "--nproc-per-node", "2", "--master-port", "29631", "--json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    # 32 examples, 2 processes x batch 4 -> 4 steps (one process would take 8)
+    assert run["status"] == "completed" and run["metrics"]["global_step"] == 4, run
+    assert _ddp_outputs(workspace / "ddp") == [1, 2, 3, 4]
+    runs = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"]).output)
+    assert len(runs) == 1 and runs[0]["progress"]["current_steps"] == 4
+
+
+def test_outside_torchrun_records_one_run(home: Path, workspace: Path) -> None:
+    path = workspace / "ddp2.json"
+    path.write_text(json.dumps(config(workspace, "ddp2")), encoding="utf-8")
+    env = dict(os.environ, LOREFORGE_HOME=str(home), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29632",
+               "-m", "loreforge", "train", str(path), "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["metrics"]["global_step"] == 4  # only rank 0 prints the result
+    assert _ddp_outputs(workspace / "ddp2") == [1, 2, 3, 4]
+    runs = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"], env={"LOREFORGE_HOME": str(home)}).output)
+    assert len(runs) == 1 and runs[0]["status"] == "completed"
