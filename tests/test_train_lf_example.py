@@ -1,0 +1,55 @@
+"""A LLaMA Factory example YAML (tests/contract/llamafactory_examples/llama3_lora_sft.yaml, unchanged) runs
+with `loreforge train`: its datasets from `data/dataset_info.json` in the working directory, its output folder
+relative to it, its template, validation split, cosine schedule and loss plot — only the model is swapped for
+a tiny local one, since no hub can be reached here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("peft")
+
+from click.testing import CliRunner  # noqa: E402
+
+from loreforge.cli import cli  # noqa: E402
+from loreforge.train.tiny import build_tiny_model  # noqa: E402
+
+EXAMPLE = Path(__file__).parent / "contract" / "llamafactory_examples" / "llama3_lora_sft.yaml"
+
+# Stand-ins for LLaMA Factory's `identity` and `alpaca_en_demo` datasets (Alpaca format, our own text).
+IDENTITY = [{"instruction": q, "input": "", "output": "I am {{name}}, an AI assistant developed by {{author}}."}
+            for q in ("hi", "Who are you?", "What is your name?", "Introduce yourself.", "Are you ChatGPT?",
+                      "Who made you?", "What can you do?", "Tell me about yourself.")]
+ALPACA = [{"instruction": f"Give one fact about harbour number {i}.", "input": f"Harbour {i}",
+           "output": f"Harbour {i} handles {i * 120} containers a day and opened in {1950 + i}."} for i in range(12)]
+
+
+def test_llamafactory_example_runs_unchanged(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "identity.json").write_text(json.dumps(IDENTITY), encoding="utf-8")
+    (data / "alpaca_en_demo.json").write_text(json.dumps(ALPACA), encoding="utf-8")
+    (data / "dataset_info.json").write_text(json.dumps({
+        "identity": {"file_name": "identity.json"}, "alpaca_en_demo": {"file_name": "alpaca_en_demo.json"},
+    }), encoding="utf-8")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(r["instruction"] + r["input"] + r["output"] for r in IDENTITY + ALPACA) * 3, encoding="utf-8")
+    build_tiny_model(tmp_path / "tiny", [corpus], hidden_size=64, layers=2, heads=4, kv_heads=2, vocab_size=600)
+    monkeypatch.chdir(tmp_path)  # LLaMA Factory resolves dataset_dir and output_dir against the working directory
+
+    result = CliRunner().invoke(cli, ["train", str(EXAMPLE), "--set", f"model_name_or_path={tmp_path / 'tiny'}", "--json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    out = tmp_path / "saves" / "llama3-8b" / "lora" / "sft"
+    assert run["status"] == "completed" and Path(run["output_dir"]) == out
+    # 20 examples, val_size 0.1 -> 18 train; batch 1 x accumulation 8 -> 3 steps per epoch (the last one partial), 3 epochs
+    assert run["metrics"]["global_step"] == 9 and run["metrics"]["eval_loss"] is not None
+    assert run["config"]["lr_scheduler_type"] == "cosine" and run["config"]["template"] == "llama3"
+    assert {"adapter_model.safetensors", "trainer_log.jsonl", "all_results.json", "training_eval_loss.png"} <= {p.name for p in out.iterdir()}
+    template = (out / "chat_template.jinja").read_text(encoding="utf-8")
+    assert "<|start_header_id|>" in template  # the llama3 layout it trained on travels with the adapter
