@@ -160,3 +160,18 @@ def test_modelscope_hub_is_used_when_enabled(workspace: Path, monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "modelscope", None)  # not installed
     with pytest.raises(MissingDependency, match="modelscope"):
         model_source("Qwen/Qwen2.5-3B-Instruct", workspace)
+
+
+@pytest.mark.parametrize(("kind", "keys", "on_gpu", "bf16_ok", "expected"), [
+    ("lora", {}, False, False, "float32"),
+    ("lora", {"bf16": True}, False, True, "float32"),  # CPU: always fp32
+    ("lora", {}, True, True, "bfloat16"),  # auto on a bf16 GPU
+    ("lora", {}, True, False, "float16"),  # auto on an older GPU / DCU without bf16
+    ("lora", {"fp16": True}, True, True, "float16"),
+    ("freeze", {"bf16": True}, True, True, "bfloat16"),
+    ("full", {"bf16": True}, True, True, "float32"),  # fp32 master weights, bf16 autocast
+])
+def test_load_dtype_auto(kind: str, keys: dict[str, Any], on_gpu: bool, bf16_ok: bool, expected: str) -> None:
+    from loreforge.train.trainer import load_dtype
+
+    assert load_dtype(config(finetuning_type=kind, **keys), on_gpu, bf16_ok) == expected

@@ -7,9 +7,10 @@ with its chat template, checkpoints, `trainer_log.jsonl`, `training_loss.png` / 
 
 Choices, all as LLaMA Factory makes them unless said otherwise:
 - Paths (`model_name_or_path` when it exists there, `dataset_dir`, `output_dir`) are relative to `cwd`.
-- dtype: fp32 on CPU (`bf16`/`fp16` are ignored there, with a log line — CPU bf16 is ~9x slower here); on an
-  accelerator the weights load in bf16 when `bf16` is set for LoRA/freeze (trainable parameters upcast to fp32),
-  otherwise in fp32 with `bf16`/`fp16` autocast by the Trainer.
+- dtype (`load_dtype`): fp32 on CPU (`bf16`/`fp16` are ignored there, with a log line — CPU bf16 is ~9x slower
+  here); on an accelerator, LoRA/freeze load the frozen weights in bf16/fp16 as set, else bf16 where supported
+  and fp16 otherwise (trainable parameters upcast to fp32); full fine-tuning keeps fp32 weights with `bf16`/`fp16`
+  autocast by the Trainer.
 - `finetuning_type: freeze` trains the last `freeze_trainable_layers` decoder layers (default 2; negative: the
   first N), everything else frozen; LoRA `lora_target: all` is every `nn.Linear` but `lm_head`.
 - `val_size` < 1 is a fraction, >= 1 a count of examples, split after a shuffle seeded with `seed`.
@@ -97,6 +98,19 @@ def model_source(name_or_path: str, cwd: Path) -> str:
     return name_or_path
 
 
+def load_dtype(config: TrainConfig, on_gpu: bool, bf16_supported: bool) -> str:
+    """The dtype the weights load in (LLaMA Factory's `infer_dtype: auto`): fp32 on CPU and for full fine-tuning
+    (fp32 master weights, bf16/fp16 by autocast); on a GPU for LoRA/freeze the frozen weights load in bf16 or fp16
+    as set, else bf16 where supported and fp16 otherwise (trainable parameters are kept in fp32)."""
+    if not on_gpu or config.finetuning_type == "full":
+        return "float32"
+    if config.bf16:
+        return "bfloat16"
+    if config.fp16:
+        return "float16"
+    return "bfloat16" if bf16_supported else "float16"
+
+
 def load_model(config: TrainConfig, model_path: str, on_gpu: bool) -> tuple[Any, Any]:
     """Tokenizer and causal LM; a local folder or a hub id (passed to transformers as is)."""
     import torch
@@ -104,7 +118,8 @@ def load_model(config: TrainConfig, model_path: str, on_gpu: bool) -> tuple[Any,
 
     kwargs: dict[str, Any] = {"trust_remote_code": config.trust_remote_code}
     tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
-    dtype = torch.bfloat16 if on_gpu and config.bf16 and config.finetuning_type != "full" else torch.float32
+    bf16_ok = on_gpu and bool(torch.cuda.is_bf16_supported())
+    dtype = getattr(torch, load_dtype(config, on_gpu, bf16_ok))
     attn = ATTN_IMPLEMENTATION[config.flash_attn]
     if attn:
         kwargs["attn_implementation"] = attn
