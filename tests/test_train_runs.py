@@ -153,3 +153,15 @@ def test_outside_torchrun_records_one_run(home: Path, workspace: Path) -> None:
     assert _ddp_outputs(workspace / "ddp2") == [1, 2, 3, 4]
     runs = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"], env={"LOREFORGE_HOME": str(home)}).output)
     assert len(runs) == 1 and runs[0]["status"] == "completed"
+
+
+def test_several_gpus_start_one_process_each() -> None:
+    from loreforge.train.launch import Launch, auto_launch
+
+    assert auto_launch(None, 0) is None and auto_launch(None, 1) is None
+    assert auto_launch(None, 8) == Launch(nproc_per_node=8)
+    chosen = Launch(nproc_per_node=2, nnodes=2, node_rank=1, master_addr="10.0.0.1")
+    assert auto_launch(chosen, 8) is chosen  # what the user asked for wins
+    command = chosen.command(7)
+    assert command[1:3] == ["-m", "torch.distributed.run"] and "--node_rank=1" in command
+    assert command[-5:] == ["-m", "loreforge", "runs", "execute", "7"]

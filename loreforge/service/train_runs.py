@@ -25,7 +25,9 @@ from loreforge.errors import Conflict, LoreForgeError, NotFound, UserError
 from loreforge.jobs import STALE_AFTER_S, pid_alive
 from loreforge.service.exporting import ExportActions
 from loreforge.store.models import TrainRun, utcnow
-from loreforge.train.launch import RUNNING_LOG, Launch, is_main_process, process_rank, worker_env
+from loreforge.train.launch import (
+    RUNNING_LOG, Launch, auto_launch, is_main_process, process_rank, under_launcher, visible_gpus, worker_env,
+)
 from loreforge.views import TrainRunView
 
 HEARTBEAT_S = 5.0
@@ -71,6 +73,8 @@ class RunActions(ExportActions):
         cfg = load_train_config(config, **(overrides or {})).anchored(workdir)
         if not is_main_process():
             return self._train_unrecorded(cfg)
+        if not under_launcher():
+            launch = auto_launch(launch, visible_gpus())
         run_id = self._record_run(cfg, project)
         if background or (launch is not None and launch.distributed):
             return self._spawn(run_id, launch or Launch(), wait=not background)
@@ -102,6 +106,8 @@ class RunActions(ExportActions):
         """Execute a recorded run: in this process (what workers do), or in a new worker process (`background`,
         `launch`). Also re-runs a failed, cancelled or interrupted run: it resumes from the last checkpoint
         unless its config says `overwrite_output_dir`."""
+        if not under_launcher():
+            launch = auto_launch(launch, visible_gpus())
         if background or (launch is not None and launch.distributed):
             with self.db.session() as session:
                 status = run_status(self._train_run(session, run_id))

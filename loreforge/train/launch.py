@@ -71,6 +71,28 @@ class Launch:
         ]
 
 
+def under_launcher() -> bool:
+    """True inside torchrun / accelerate launch / deepspeed (they set WORLD_SIZE)."""
+    return "WORLD_SIZE" in os.environ
+
+
+def visible_gpus() -> int:
+    """CUDA / ROCm (Hygon DCU) devices this process can see; 0 without torch or a GPU."""
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+
+
+def auto_launch(launch: Launch | None, gpus: int) -> Launch | None:
+    """As `llamafactory-cli train` does: on a machine with several visible GPUs and no launch given, run one
+    process per GPU (DDP) rather than one process driving them all through `nn.DataParallel`."""
+    if launch is None and gpus > 1:
+        return Launch(nproc_per_node=gpus)
+    return launch
+
+
 def worker_env(database_url: str, threads_per_process: int | None = None) -> dict[str, str]:
     """The environment for worker processes: the same store; on CPU, the cores shared between processes."""
     env = dict(os.environ, LOREFORGE_DATABASE_URL=database_url, PYTHONUNBUFFERED="1", LOREFORGE_WORKER="1")

@@ -334,6 +334,10 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     if not on_gpu and (config.bf16 or config.fp16):
         say("No GPU: training in fp32 (bf16/fp16 ignored on CPU)")
     set_seed(config.seed)
+    # TrainingArguments before the model: with a DeepSpeed ZeRO-3 config this makes `from_pretrained` load the
+    # weights already sharded across the processes (transformers' HfDeepSpeedConfig), not whole on each GPU.
+    has_eval = bool(config.eval_datasets) or config.val_size > 1e-6
+    args = training_arguments(config, output_dir, has_eval, on_gpu)
     tokenizer, model = load_model(config, model_source(config.model_name_or_path, cwd), on_gpu)
     template = get_template(config.template, tokenizer)
     if isinstance(template, ChatTemplate):
@@ -352,7 +356,7 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     if config.early_stopping_steps:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_steps))
     trainer = Trainer(
-        model=model, args=training_arguments(config, output_dir, eval_set is not None, on_gpu),
+        model=model, args=args,
         train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
         data_collator=SFTCollator(tokenizer.pad_token_id), callbacks=callbacks,
     )
