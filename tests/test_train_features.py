@@ -175,3 +175,17 @@ def test_load_dtype_auto(kind: str, keys: dict[str, Any], on_gpu: bool, bf16_ok:
     from loreforge.train.trainer import load_dtype
 
     assert load_dtype(config(finetuning_type=kind, **keys), on_gpu, bf16_ok) == expected
+
+
+def test_resume_skips_a_checkpoint_cut_short_while_saving(tmp_path: Path) -> None:
+    from loreforge.train.trainer import last_complete_checkpoint
+
+    for step, complete in ((4, True), (8, True), (12, False), (16, False)):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        if complete:
+            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    (tmp_path / "checkpoint-x").mkdir()
+    lines: list[str] = []
+    assert last_complete_checkpoint(tmp_path, lines.append) == tmp_path / "checkpoint-8"
+    assert len(lines) == 2 and "checkpoint-16" in lines[0] and "incomplete" in lines[0]
+    assert last_complete_checkpoint(tmp_path / "empty", lines.append) is None

@@ -289,12 +289,25 @@ def _resume_point(config: TrainConfig, output_dir: Path, cwd: Path, log: Callabl
         return str(_resolve(config.resume_from_checkpoint, cwd))
     if config.overwrite_output_dir or not output_dir.is_dir():
         return None
-    from transformers.trainer_utils import get_last_checkpoint
-
-    last = get_last_checkpoint(str(output_dir))
+    last = last_complete_checkpoint(output_dir, log)
     if last:
         log(f"Resuming training from {last} (set `overwrite_output_dir: true` to start afresh)")
-    return last
+    return str(last) if last else None
+
+
+def last_complete_checkpoint(output_dir: Path, log: Callable[[str], None]) -> Path | None:
+    """The newest `checkpoint-N` whose `trainer_state.json` was written (the Trainer writes it last); one cut
+    short by a kill while saving is skipped, with a log line."""
+    found = []
+    for path in output_dir.glob("checkpoint-*"):
+        suffix = path.name.removeprefix("checkpoint-")
+        if path.is_dir() and suffix.isdigit():
+            found.append((int(suffix), path))
+    for _, path in sorted(found, reverse=True):
+        if (path / "trainer_state.json").is_file():
+            return path
+        log(f"Skipping {path}: incomplete (no trainer_state.json; the run stopped while saving it)")
+    return None
 
 
 def best_checkpoint(
