@@ -250,6 +250,17 @@ def describe_example(tokenizer: Any, input_ids: list[int], labels: list[int]) ->
 # ---------------------------------------------------------------- trainer
 
 
+def _checkpointing_arguments(enabled: bool, arguments_class: Any) -> dict[str, Any]:
+    """Gradient checkpointing under the name this transformers uses (`activation_checkpointing` in recent
+    releases, `gradient_checkpointing` in older ones such as LLaMA Factory 0.9.5's 5.6), non-reentrant as LLaMA
+    Factory sets it."""
+    import inspect
+
+    names = inspect.signature(arguments_class.__init__).parameters
+    key = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {key: enabled, f"{key}_kwargs": {"use_reentrant": False} if enabled else None}
+
+
 def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool) -> Any:
     from transformers import TrainingArguments
 
@@ -270,13 +281,12 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on
             metric_for_best_model=config.metric_for_best_model, greater_is_better=config.greater_is_better,
             seed=config.seed, data_seed=config.seed, report_to=config.report_to,
             bf16=on_gpu and config.bf16, fp16=on_gpu and config.fp16, use_cpu=not on_gpu,
-            activation_checkpointing=config.use_gradient_checkpointing,
-            activation_checkpointing_kwargs={"use_reentrant": False} if config.use_gradient_checkpointing else None,
             deepspeed=config.deepspeed, dataloader_num_workers=config.dataloader_num_workers,
             ddp_timeout=config.ddp_timeout, remove_unused_columns=False,
             weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, adam_beta1=config.adam_beta1,
             adam_beta2=config.adam_beta2, adam_epsilon=config.adam_epsilon,
             train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+            **_checkpointing_arguments(config.use_gradient_checkpointing, TrainingArguments),
             **({"optim": config.optim} if config.optim else {}),
             ddp_find_unused_parameters=False,  # every trainable parameter takes part in each step (LLaMA Factory's choice)
         )
