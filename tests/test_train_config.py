@@ -113,9 +113,10 @@ def test_llamafactory_defaults() -> None:
     assert (cfg.lora_target, cfg.finetuning_type, cfg.dataset_dir, cfg.template) == ("all", "lora", "data", None)
     assert (cfg.learning_rate, cfg.num_train_epochs, cfg.per_device_train_batch_size) == (5e-5, 3.0, 8)
     assert (cfg.logging_steps, cfg.save_steps, cfg.seed, cfg.eval_strategy) == (500, 500, 42, "no")
-    assert cfg.use_gradient_checkpointing and not cfg.use_packing and cfg.flash_attn == "auto"
+    assert cfg.gradient_checkpointing_choice is None and not cfg.use_packing and cfg.flash_attn == "auto"
     assert TrainConfig(model_name_or_path="m", neat_packing=True).use_packing
-    assert not TrainConfig(model_name_or_path="m", disable_gradient_checkpointing=True).use_gradient_checkpointing
+    assert TrainConfig(model_name_or_path="m", disable_gradient_checkpointing=True).gradient_checkpointing_choice is False
+    assert TrainConfig(model_name_or_path="m", gradient_checkpointing=True).gradient_checkpointing_choice is True
 
 
 def test_unquoted_no_is_accepted(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ Differences from a plain reading of the YAML, all on purpose and all as LLaMA Fa
   (`resolved_dataset_dir`), because that is what `llamafactory-cli train` does.
 - `eval_strategy: no` written unquoted is read by YAML 1.1 as `False`; it is accepted as "no" (and `save_strategy`
   likewise).
-- `gradient_checkpointing` left unset means on, as LLaMA Factory turns it on unless
-  `disable_gradient_checkpointing: true` (`use_gradient_checkpointing`).
+- `gradient_checkpointing` left unset is decided from memory (`gradient_checkpointing_choice` is None): on
+  when the activations would not fit comfortably, as LLaMA Factory always does, off when they do — a deliberate
+  difference for speed (`loreforge/train/memory.py`); `disable_gradient_checkpointing: true` turns it off.
 - `neat_packing: true` implies packing; `packing` unset means off for SFT (`use_packing`).
 - `mask_history` with `train_on_prompt` is an error, as in LLaMA Factory's `DataArguments.__post_init__`.
 """
@@ -184,10 +185,12 @@ class TrainConfig(BaseModel):
         return bool(self.packing) or self.neat_packing
 
     @property
-    def use_gradient_checkpointing(self) -> bool:
+    def gradient_checkpointing_choice(self) -> bool | None:
+        """True/False when the config decides; None when unset (the trainer then decides from memory,
+        `loreforge/train/memory.py`)."""
         if self.disable_gradient_checkpointing:
             return False
-        return self.gradient_checkpointing is not False
+        return self.gradient_checkpointing
 
     def anchored(self, cwd: Path) -> TrainConfig:
         """A copy whose relative paths (`dataset_dir`, `output_dir`, `resume_from_checkpoint`, `deepspeed`, and

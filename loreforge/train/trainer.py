@@ -15,6 +15,9 @@ Choices, all as LLaMA Factory makes them unless said otherwise:
   first N), everything else frozen; LoRA `lora_target: all` is every `nn.Linear` but `lm_head`.
 - `val_size` < 1 is a fraction, >= 1 a count of examples, split after a shuffle seeded with `seed`.
 - Without `overwrite_output_dir`, an `output_dir` holding checkpoints resumes from the last one.
+- The loss is computed on answer tokens only (`loss.py`): lm_head projects only the positions whose next token
+  is trained — the same loss and gradients as transformers' causal-LM loss, less compute and memory.
+- Gradient checkpointing left unset is decided from free memory (`memory.py`), not always on.
 torch, transformers and peft are imported inside the functions only.
 """
 
@@ -261,7 +264,26 @@ def _checkpointing_arguments(enabled: bool, arguments_class: Any) -> dict[str, A
     return {key: enabled, f"{key}_kwargs": {"use_reentrant": False} if enabled else None}
 
 
-def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool) -> Any:
+def _checkpointing(config: TrainConfig, source: str, on_gpu: bool) -> Any:
+    """Gradient checkpointing as set, or decided from memory when unset (`loreforge/train/memory.py`)."""
+    from loreforge.train.memory import decide_checkpointing, free_memory_bytes
+
+    choice = config.gradient_checkpointing_choice
+    if choice is not None:
+        return decide_checkpointing(choice, None, 0, 0, 0, None)
+    from transformers import AutoConfig
+
+    model_config = AutoConfig.from_pretrained(source, trust_remote_code=config.trust_remote_code)
+    autocast_16 = on_gpu and (config.bf16 or config.fp16)
+    dtype_bytes = 2 if autocast_16 or load_dtype(config, on_gpu, True) != "float32" else 4
+    return decide_checkpointing(None, model_config, config.per_device_train_batch_size, config.cutoff_len, dtype_bytes,
+                                free_memory_bytes(on_gpu), full=config.finetuning_type == "full")
+
+
+def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool,
+                       checkpointing: bool | None = None) -> Any:
+    """transformers' TrainingArguments for the run; `checkpointing` None means as the config says (on unless
+    disabled), for callers that skip the memory-based decision."""
     from transformers import TrainingArguments
 
     warmup: int | float = config.warmup_steps or min(config.warmup_ratio, 0.999999)
@@ -286,9 +308,11 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on
             weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, adam_beta1=config.adam_beta1,
             adam_beta2=config.adam_beta2, adam_epsilon=config.adam_epsilon,
             train_sampling_strategy="group_by_length" if config.group_by_length else "random",
-            **_checkpointing_arguments(config.use_gradient_checkpointing, TrainingArguments),
+            **_checkpointing_arguments(
+                config.gradient_checkpointing_choice is not False if checkpointing is None else checkpointing, TrainingArguments),
             **({"optim": config.optim} if config.optim else {}),
             ddp_find_unused_parameters=False,  # every trainable parameter takes part in each step (LLaMA Factory's choice)
+            prediction_loss_only=True,  # evaluation needs the loss only: no logits gathered across batches
         )
     except ValueError as exc:
         raise ConfigError("Invalid training arguments", got=str(exc)) from exc
@@ -351,6 +375,7 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
 
     from loreforge.train.callbacks import make_log_callback
     from loreforge.train.collate import SFTCollator
+    from loreforge.train.loss import make_trainer_class
 
     output_dir = _resolve(config.output_dir, cwd)
     on_gpu = torch.cuda.is_available()
@@ -360,8 +385,11 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     # TrainingArguments before the model: with a DeepSpeed ZeRO-3 config this makes `from_pretrained` load the
     # weights already sharded across the processes (transformers' HfDeepSpeedConfig), not whole on each GPU.
     has_eval = bool(config.eval_datasets) or config.val_size > 1e-6
-    args = training_arguments(config, output_dir, has_eval, on_gpu)
-    tokenizer, model = load_model(config, model_source(config.model_name_or_path, cwd), on_gpu)
+    source = model_source(config.model_name_or_path, cwd)
+    checkpointing = _checkpointing(config, source, on_gpu)
+    say(f"gradient checkpointing: {'on' if checkpointing.enabled else 'off'} ({checkpointing.reason})")
+    args = training_arguments(config, output_dir, has_eval, on_gpu, checkpointing.enabled)
+    tokenizer, model = load_model(config, source, on_gpu)
     template = get_template(config.template, tokenizer)
     if isinstance(template, ChatTemplate):
         template.prepare_tokenizer(tokenizer)
@@ -372,13 +400,13 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     say(f"train examples: {len(train_set)}, eval examples: {len(eval_set) if eval_set else 0}")
     model.config.use_cache = False
     model = apply_finetuning(model, config)
-    if config.use_gradient_checkpointing and config.finetuning_type != "full":
+    if checkpointing.enabled and config.finetuning_type != "full":
         model.enable_input_require_grads()
     say(param_summary(model))
     callbacks = [make_log_callback(output_dir, say, on_progress)]
     if config.early_stopping_steps:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_steps))
-    trainer = Trainer(
+    trainer = make_trainer_class(Trainer)(
         model=model, args=args,
         train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
         data_collator=SFTCollator(tokenizer.pad_token_id), callbacks=callbacks,
