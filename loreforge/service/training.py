@@ -27,7 +27,7 @@ class TrainingActions(RunActions):
     ) -> TinyModelView:
         """Build a tiny Qwen2-architecture model with a tokenizer trained on `texts` (or the bundled examples)
         and Qwen's chat special tokens. Nothing is downloaded. `shape`: hidden_size, layers, heads, kv_heads,
-        vocab_size, seed."""
+        intermediate_size, vocab_size, seed."""
         from loreforge.train.tiny import build_tiny_model
 
         info = build_tiny_model(Path(out).expanduser().resolve(), [Path(t) for t in texts] if texts else None, overwrite=overwrite, **shape)
