@@ -165,3 +165,21 @@ def test_several_gpus_start_one_process_each() -> None:
     command = chosen.command(7)
     assert command[1:3] == ["-m", "torch.distributed.run"] and "--node_rank=1" in command
     assert command[-5:] == ["-m", "loreforge", "runs", "execute", "7"]
+
+
+def test_accelerate_launch_with_the_shipped_ddp_config(home: Path, workspace: Path) -> None:
+    """`accelerate launch --config_file examples/accelerate/multi_gpu.yaml -m loreforge train` (2 processes; on
+    this CPU-only machine accelerate falls back to CPU processes with gloo)."""
+    pytest.importorskip("accelerate")
+    path = workspace / "acc.json"
+    path.write_text(json.dumps(config(workspace, "acc")), encoding="utf-8")
+    shipped = Path(__file__).resolve().parent.parent / "examples" / "accelerate" / "multi_gpu.yaml"
+    env = dict(os.environ, LOREFORGE_HOME=str(home), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(shipped), "--num_processes", "2",
+               "--main_process_port", "29633", "-m", "loreforge", "train", str(path), "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["metrics"]["global_step"] == 4
+    assert _ddp_outputs(workspace / "acc") == [1, 2, 3, 4]
+    runs = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"], env={"LOREFORGE_HOME": str(home)}).output)
+    assert len(runs) == 1 and runs[0]["status"] == "completed"
