@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -52,6 +53,13 @@ def run_view(run: TrainRun) -> TrainRunView:
         best_checkpoint=run.best_checkpoint, error=run.error, created_at=run.created_at, finished_at=run.finished_at,
         progress=dict(run.progress or {}), log_file=run.log_file,
     )
+
+
+def _stderr_fd() -> int | None:
+    try:
+        return sys.__stderr__.fileno() if sys.__stderr__ is not None else None
+    except (OSError, ValueError):
+        return None
 
 
 def _interrupt_self(signum: int, frame: Any) -> None:
@@ -206,8 +214,8 @@ class RunActions(ExportActions):
         command = launch.command(run_id, self.config.home)
         cpus = os.cpu_count() or 1
         env = worker_env(self.config.database_url, max(1, cpus // launch.nproc_per_node) if launch.distributed else None)
-        if wait:  # the console shows the workers' output
-            code = subprocess.run(command, env=env, check=False).returncode
+        if wait:  # the console shows the workers' output, on stderr: stdout carries only the result
+            code = subprocess.run(command, env=env, check=False, stdout=_stderr_fd()).returncode
             return self._close_orphan(run_id, code, launch)
         log = log_path.open("ab")
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
