@@ -53,6 +53,8 @@ def demo(project_name: str, as_json: bool) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in report.export.counts.items())
         click.echo(f"LLaMA Factory bundle ({counts}):\n{report.export.folder}")
     click.echo(f"Next: `loreforge dataset list {p.name}`, or add an LLM with `loreforge models add {p.name} --provider ...`")
+    click.echo(f"Train on it: `loreforge train --project {p.name} --model PATH` (a real base such as Qwen2.5-3B-Instruct; "
+               f"for a quick offline smoke run, a tiny model from `loreforge tiny-model tiny`)")
 
 
 def _tree(nodes: list, depth: int) -> None:  # type: ignore[type-arg]
