@@ -53,6 +53,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from train import ModelShape  # bench/train.py: the same model shape (this folder is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "financial-2024q2"
 EXAMPLES = ROOT / "loreforge" / "examples"
@@ -69,18 +71,8 @@ PEAK_TFLOPS = {
 }
 
 
-@dataclass(frozen=True)
-class Shape:
-    hidden_size: int
-    layers: int
-    heads: int
-    kv_heads: int
-    intermediate_size: int
-    vocab_size: int
-
-
-QWEN25_05B = Shape(hidden_size=896, layers=24, heads=14, kv_heads=2, intermediate_size=4864, vocab_size=151936)
-SMALL = Shape(hidden_size=128, layers=2, heads=4, kv_heads=2, intermediate_size=256, vocab_size=8192)
+QWEN25_05B = ModelShape(hidden_size=896, layers=24, heads=14, kv_heads=2, intermediate_size=4864, vocab_size=151936)
+SMALL = ModelShape(hidden_size=128, layers=2, heads=4, kv_heads=2, intermediate_size=256, vocab_size=8192)
 
 
 # ---------------------------------------------------------------- model, tokenizer, data
@@ -94,7 +86,7 @@ def text_sources() -> list[Path]:
     return files
 
 
-def build_model(folder: Path, shape: Shape) -> dict[str, int]:
+def build_model(folder: Path, shape: ModelShape) -> dict[str, int]:
     """A random Qwen2 model of `shape` (bf16 safetensors) and our tiny tokenizer, in `folder`."""
     import torch
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
@@ -271,7 +263,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- FLOPs and report
 
 
-def flops(r: dict[str, Any], shape: Shape) -> tuple[float, float]:
+def flops(r: dict[str, Any], shape: ModelShape) -> tuple[float, float]:
     """(model FLOPs of the work done, conventional 6N FLOPs), attention term included in both. The work done
     counts lm_head only at trained positions (our trainer projects no prompt logits); 6N counts it everywhere."""
     attention = 12 * shape.layers * shape.hidden_size * r["attention_len2"]
@@ -305,7 +297,7 @@ def run_child(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
-def report(results: list[dict[str, Any]], shape: Shape, peak_tflops: float | None) -> None:
+def report(results: list[dict[str, Any]], shape: ModelShape, peak_tflops: float | None) -> None:
     print(f"{'mode':5s} {'attn':9s} {'impl':18s} {'dtype':5s} {'tokens/s':>10s} {'TFLOP/s':>8s} {'MFU':>6s} "
           f"{'MFU 6N':>6s} {'step s':>7s} {'peak GPU GB':>11s}")
     for r in results:

@@ -44,17 +44,21 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+def worker_lost(pid: int | None, heartbeat: datetime | None, now: datetime | None = None) -> bool:
+    """A worker (job or train run) is lost when its process is gone or it has been silent too long."""
+    if heartbeat is not None and heartbeat.tzinfo is None:
+        heartbeat = heartbeat.replace(tzinfo=timezone.utc)
+    same_host_dead = pid is not None and not pid_alive(pid)
+    silent = heartbeat is not None and (now or utcnow()) - heartbeat > timedelta(seconds=STALE_AFTER_S)
+    return same_host_dead or silent
+
+
 def effective_status(job: Job, now: datetime | None = None) -> str:
     """The status to show: an active job whose process is gone (or silent too long) is `interrupted`."""
     if job.status not in ACTIVE:
         return job.status
-    now = now or utcnow()
-    beat = job.heartbeat_at or job.started_at or job.created_at
-    if beat is not None and beat.tzinfo is None:
-        beat = beat.replace(tzinfo=timezone.utc)
-    same_host_dead = job.pid is not None and not pid_alive(job.pid)
-    silent = beat is not None and now - beat > timedelta(seconds=STALE_AFTER_S)
-    return "interrupted" if (same_host_dead or silent) else job.status
+    lost = worker_lost(job.pid, job.heartbeat_at or job.started_at or job.created_at, now)
+    return "interrupted" if lost else job.status
 
 
 class JobControl:

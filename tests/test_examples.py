@@ -115,7 +115,8 @@ def test_train_example_makes_valid_training_arguments(path: Path, tmp_path: Path
 
     config = load_train_config(path).model_copy(update={"deepspeed": None})
     has_eval = bool(config.val_size or config.eval_dataset)
-    args = training_arguments(config, tmp_path, has_eval=has_eval, on_gpu=False)
+    args = training_arguments(config, tmp_path, has_eval=has_eval, on_gpu=False,
+                              checkpointing=config.gradient_checkpointing_choice is not False)
     assert args.gradient_accumulation_steps == config.gradient_accumulation_steps
 
 

@@ -22,7 +22,7 @@ from loreforge.errors import ConfigError, MissingDependency  # noqa: E402
 from loreforge.train.callbacks import TRAINER_LOG  # noqa: E402
 from loreforge.train.config import load_train_config  # noqa: E402
 from loreforge.train.templates import TEMPLATES  # noqa: E402
-from loreforge.train.tiny import build_tiny_model  # noqa: E402
+from train_workspace import alpaca_workspace  # noqa: E402
 from loreforge.train.trainer import apply_finetuning, build_trainer, model_source, run_training  # noqa: E402
 
 # A fictional research institute, questions of very different lengths (so length grouping shows).
@@ -35,16 +35,8 @@ FACTS = [
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("features")
-    data = root / "data"
-    data.mkdir()
     rows = [{"instruction": q, "input": "", "output": a} for q, a in FACTS]
-    (data / "beichen.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-    (data / "dataset_info.json").write_text(json.dumps({"beichen": {"file_name": "beichen.json"}}), encoding="utf-8")
-    corpus = root / "corpus.txt"
-    corpus.write_text("\n".join(q + a for q, a in FACTS) * 3, encoding="utf-8")
-    build_tiny_model(root / "model", [corpus], hidden_size=64, layers=3, heads=4, kv_heads=2, vocab_size=600)
-    return root
+    return alpaca_workspace(tmp_path_factory.mktemp("features"), {"beichen": rows}, layers=3)
 
 
 def config(**overrides: Any) -> Any:

@@ -17,7 +17,7 @@ pytest.importorskip("peft")
 from click.testing import CliRunner  # noqa: E402
 
 from loreforge.cli import cli  # noqa: E402
-from loreforge.train.tiny import build_tiny_model  # noqa: E402
+from train_workspace import alpaca_workspace  # noqa: E402
 
 EXAMPLE = Path(__file__).parent / "contract" / "llamafactory_examples" / "llama3_lora_sft.yaml"
 
@@ -30,16 +30,7 @@ ALPACA = [{"instruction": f"Give one fact about harbour number {i}.", "input": f
 
 
 def test_llamafactory_example_runs_unchanged(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "identity.json").write_text(json.dumps(IDENTITY), encoding="utf-8")
-    (data / "alpaca_en_demo.json").write_text(json.dumps(ALPACA), encoding="utf-8")
-    (data / "dataset_info.json").write_text(json.dumps({
-        "identity": {"file_name": "identity.json"}, "alpaca_en_demo": {"file_name": "alpaca_en_demo.json"},
-    }), encoding="utf-8")
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text("\n".join(r["instruction"] + r["input"] + r["output"] for r in IDENTITY + ALPACA) * 3, encoding="utf-8")
-    build_tiny_model(tmp_path / "tiny", [corpus], hidden_size=64, layers=2, heads=4, kv_heads=2, vocab_size=600)
+    alpaca_workspace(tmp_path, {"identity": IDENTITY, "alpaca_en_demo": ALPACA}, model="tiny")
     monkeypatch.chdir(tmp_path)  # LLaMA Factory resolves dataset_dir and output_dir against the working directory
 
     result = CliRunner().invoke(cli, ["train", str(EXAMPLE), "--set", f"model_name_or_path={tmp_path / 'tiny'}", "--json"])

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from loreforge.cli import cli  # noqa: E402
 from loreforge.service import Service  # noqa: E402
 from loreforge.train.callbacks import TRAINER_LOG  # noqa: E402
-from loreforge.train.tiny import build_tiny_model  # noqa: E402
+from train_workspace import alpaca_workspace  # noqa: E402
 from loreforge.web import create_app  # noqa: E402
 
 # A fictional logistics company's warehouses.
@@ -36,14 +36,7 @@ ROWS = [{"instruction": f"青石物流第{i}号仓库在哪里？", "input": "",
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("runs")
-    (root / "data").mkdir()
-    (root / "data" / "qingshi.json").write_text(json.dumps(ROWS, ensure_ascii=False), encoding="utf-8")
-    (root / "data" / "dataset_info.json").write_text(json.dumps({"qingshi": {"file_name": "qingshi.json"}}), encoding="utf-8")
-    corpus = root / "corpus.txt"
-    corpus.write_text("\n".join(r["instruction"] + r["output"] for r in ROWS) * 3, encoding="utf-8")
-    build_tiny_model(root / "model", [corpus], hidden_size=64, layers=2, heads=4, kv_heads=2, vocab_size=600)
-    return root
+    return alpaca_workspace(tmp_path_factory.mktemp("runs"), {"qingshi": ROWS})
 
 
 def config(workspace: Path, out: str, **overrides: Any) -> dict[str, Any]:
@@ -183,3 +176,20 @@ def test_accelerate_launch_with_the_shipped_ddp_config(home: Path, workspace: Pa
     assert _ddp_outputs(workspace / "acc") == [1, 2, 3, 4]
     runs = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"], env={"LOREFORGE_HOME": str(home)}).output)
     assert len(runs) == 1 and runs[0]["status"] == "completed"
+
+
+def test_bad_launch_input_is_a_clear_error(svc: Service, workspace: Path, tmp_path: Path) -> None:
+    from loreforge.errors import UserError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(UserError, match="Cannot start the training process"):
+        svc.train(config(workspace, str(blocker / "out")), background=True)  # output_dir under a file
+    failed = svc.list_runs()[0]
+    assert failed.status == "failed" and "cannot start" in (failed.error or "")
+    with TestClient(create_app(svc)) as client:
+        bad = client.post("/api/train", json={"config": config(workspace, "x"), "launch": {"nproc_per_node": 0}})
+        assert bad.status_code == 422 and "nproc_per_node" in bad.json()["message"]
+        unknown = client.post("/api/train", json={"config": config(workspace, "x", lora_rnak=4)})
+        assert unknown.status_code == 422 and "lora_rank" in unknown.text
+    assert len(svc.list_runs()) == 1  # nothing recorded for rejected input

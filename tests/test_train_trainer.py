@@ -19,7 +19,7 @@ from loreforge.train.callbacks import LOG_FIELDS, TRAINER_LOG  # noqa: E402
 from loreforge.train.collate import SFTCollator  # noqa: E402
 from loreforge.train.config import load_train_config  # noqa: E402
 from loreforge.train.data import IGNORE_INDEX  # noqa: E402
-from loreforge.train.tiny import build_tiny_model  # noqa: E402
+from train_workspace import alpaca_workspace  # noqa: E402
 from loreforge.train.trainer import TrainResult, describe_example, run_training  # noqa: E402
 
 # A fictional company: 云栖星辰科技 (Yunqi Xingchen Technology).
@@ -59,17 +59,8 @@ FACTS = [
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("train")
-    data = root / "data"
-    data.mkdir()
     rows = [{"instruction": q, "input": "", "output": a} for q, a in FACTS]
-    (data / "alpaca.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-    info = {"yunqi": {"file_name": "alpaca.json"}}
-    (data / "dataset_info.json").write_text(json.dumps(info), encoding="utf-8")
-    corpus = root / "corpus.txt"
-    corpus.write_text("\n".join(q + a for q, a in FACTS) * 3, encoding="utf-8")
-    build_tiny_model(root / "model", [corpus], hidden_size=64, layers=2, heads=4, kv_heads=2, vocab_size=600)
-    return root
+    return alpaca_workspace(tmp_path_factory.mktemp("train"), {"yunqi": rows})
 
 
 def config(**overrides: Any) -> Any:

@@ -16,14 +16,13 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from loreforge.errors import Conflict, LoreForgeError, NotFound, UserError
-from loreforge.jobs import STALE_AFTER_S, pid_alive
+from loreforge.jobs import ACTIVE, pid_alive, worker_lost
 from loreforge.service.exporting import ExportActions
 from loreforge.store.models import TrainRun, utcnow
 from loreforge.train.launch import (
@@ -32,18 +31,14 @@ from loreforge.train.launch import (
 from loreforge.views import TrainRunView
 
 HEARTBEAT_S = 5.0
-ACTIVE_RUN = ("queued", "running", "cancelling")
 
 
 def run_status(run: TrainRun) -> str:
-    """The status to show: an active run whose worker is gone (or silent too long) is `interrupted`."""
-    if run.status not in ACTIVE_RUN or run.pid is None:
+    """The status to show: an active run whose worker is gone (or silent too long) is `interrupted` (a queued run
+    no worker has taken yet has no pid and stays queued)."""
+    if run.status not in ACTIVE or run.pid is None:
         return run.status
-    beat = run.heartbeat_at
-    if beat is not None and beat.tzinfo is None:
-        beat = beat.replace(tzinfo=timezone.utc)
-    silent = beat is not None and utcnow() - beat > timedelta(seconds=STALE_AFTER_S)
-    return "interrupted" if (not pid_alive(run.pid) or silent) else run.status
+    return "interrupted" if worker_lost(run.pid, run.heartbeat_at) else run.status
 
 
 def run_view(run: TrainRun) -> TrainRunView:
@@ -53,6 +48,11 @@ def run_view(run: TrainRun) -> TrainRunView:
         best_checkpoint=run.best_checkpoint, error=run.error, created_at=run.created_at, finished_at=run.finished_at,
         progress=dict(run.progress or {}), log_file=run.log_file,
     )
+
+
+def _resolve_launch(launch: Launch | None) -> Launch | None:
+    """The launch asked for; with none, one process per visible GPU (not inside an outside launcher)."""
+    return launch if under_launcher() else auto_launch(launch, visible_gpus())
 
 
 def _stderr_fd() -> int | None:
@@ -81,8 +81,7 @@ class RunActions(ExportActions):
         cfg = load_train_config(config, **(overrides or {})).anchored(workdir)
         if not is_main_process():
             return self._train_unrecorded(cfg)
-        if not under_launcher():
-            launch = auto_launch(launch, visible_gpus())
+        launch = _resolve_launch(launch)
         run_id = self._record_run(cfg, project)
         if background or (launch is not None and launch.distributed):
             return self._spawn(run_id, launch or Launch(), wait=not background)
@@ -114,8 +113,7 @@ class RunActions(ExportActions):
         """Execute a recorded run: in this process (what workers do), or in a new worker process (`background`,
         `launch`). Also re-runs a failed, cancelled or interrupted run: it resumes from the last checkpoint
         unless its config says `overwrite_output_dir`."""
-        if not under_launcher():
-            launch = auto_launch(launch, visible_gpus())
+        launch = _resolve_launch(launch)
         if background or (launch is not None and launch.distributed):
             with self.db.session() as session:
                 status = run_status(self._train_run(session, run_id))
@@ -207,20 +205,23 @@ class RunActions(ExportActions):
         """Start the worker (or torchrun with its workers) for a recorded run; `wait` for it or watch it."""
         with self.db.session() as session:
             run = self._train_run(session, run_id)
-            folder = Path(run.output_dir or self.config.home / "runs" / str(run_id))
-            folder.mkdir(parents=True, exist_ok=True)
-            log_path = folder / RUNNING_LOG
-            run.log_file = str(log_path)
+            log_path = Path(run.output_dir or self.config.home / "runs" / str(run_id)) / RUNNING_LOG
+            run.log_file = None if wait else str(log_path)  # waiting: the output is on the console
         command = launch.command(run_id, self.config.home)
         cpus = os.cpu_count() or 1
         env = worker_env(self.config.database_url, max(1, cpus // launch.nproc_per_node) if launch.distributed else None)
-        if wait:  # the console shows the workers' output, on stderr: stdout carries only the result
-            code = subprocess.run(command, env=env, check=False, stdout=_stderr_fd()).returncode
-            return self._close_orphan(run_id, code, launch)
-        log = log_path.open("ab")
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
-        log.close()
+        try:
+            if wait:  # the console shows the workers' output, on stderr: stdout carries only the result
+                code = subprocess.run(command, env=env, check=False, stdout=_stderr_fd()).returncode
+                return self._close_orphan(run_id, code, launch)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with log_path.open("ab") as log:
+                process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                           stdin=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            self._finish_run(run_id, status="failed", error=f"cannot start the training process: {exc}")
+            raise UserError(f"Cannot start the training process for run {run_id}", got=str(exc),
+                            hint="Check that `output_dir` can be written and that this Python runs `python -m loreforge`") from exc
         with self.db.session() as session:
             run = self._train_run(session, run_id)
             if run.status == "queued":
@@ -236,7 +237,7 @@ class RunActions(ExportActions):
         """After the workers exit: close a run they left active (a crash, a kill, or a node other than rank 0's)."""
         with self.db.session() as session:
             run = self._train_run(session, run_id)
-            if run.status in ACTIVE_RUN:
+            if run.status in ACTIVE:
                 run.finished_at = utcnow()
                 if run.status == "cancelling":
                     run.status, run.error = "cancelled", "cancelled"
@@ -262,7 +263,7 @@ class RunActions(ExportActions):
         with self.db.session() as session:
             run = self._train_run(session, run_id)
             status = run_status(run)
-            if status not in ACTIVE_RUN:
+            if status not in ACTIVE:
                 raise Conflict(f"Train run {run_id} is {status}, not running", hint="Only queued or running runs can be cancelled")
             if run.status == "queued" and run.pid is None:
                 run.status, run.error, run.finished_at = "cancelled", "cancelled before it started", utcnow()

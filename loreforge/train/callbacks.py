@@ -53,8 +53,8 @@ PROGRESS_EVERY_S = 2.0
 def make_log_callback(
     output_dir: Path, log: Callable[[str], None], on_progress: Callable[[dict[str, Any]], None] | None = None
 ) -> Any:
-    """A `TrainerCallback` appending to `output_dir/trainer_log.jsonl` (main process only). `on_progress` gets
-    each log record, and a progress record (no loss) after a step when `PROGRESS_EVERY_S` have passed."""
+    """A `TrainerCallback` appending to `output_dir/trainer_log.jsonl` (main process only). `on_progress` gets the
+    latest log or step record at most every `PROGRESS_EVERY_S`, and always at the last step."""
     from transformers import TrainerCallback
 
     class LogCallback(TrainerCallback):  # type: ignore[misc]
@@ -65,20 +65,21 @@ def make_log_callback(
             self.last_progress = 0.0
             self.last_loss: float | None = None
 
-        def _progress(self, record: dict[str, Any]) -> None:
-            if on_progress is not None:
+        def _progress(self, record: dict[str, Any], state: Any) -> None:
+            """Report at most every PROGRESS_EVERY_S (and always at the last step): writes are not per step."""
+            due = time.time() - self.last_progress >= PROGRESS_EVERY_S or state.global_step == state.max_steps
+            if on_progress is not None and due:
                 self.last_progress = time.time()
                 on_progress(record)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if on_progress is None or not state.is_world_process_zero:
                 return
-            if time.time() - self.last_progress >= PROGRESS_EVERY_S or state.global_step == state.max_steps:
-                elapsed = time.time() - self.start_time
-                record = log_record({}, state.global_step, state.max_steps, self.start_step, elapsed)
-                if self.last_loss is not None:
-                    record["loss"] = self.last_loss
-                self._progress(record)
+            elapsed = time.time() - self.start_time
+            record = log_record({}, state.global_step, state.max_steps, self.start_step, elapsed)
+            if self.last_loss is not None:
+                record["loss"] = self.last_loss
+            self._progress(record, state)
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             self.start_time = time.time()
@@ -101,7 +102,7 @@ def make_log_callback(
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             log(json.dumps(record, ensure_ascii=False))
             self.last_loss = record.get("loss", self.last_loss)
-            self._progress(record)
+            self._progress(record, state)
 
     return LogCallback()
 

@@ -266,11 +266,10 @@ def _checkpointing_arguments(enabled: bool, arguments_class: Any) -> dict[str, A
 
 def _checkpointing(config: TrainConfig, source: str, on_gpu: bool) -> Any:
     """Gradient checkpointing as set, or decided from memory when unset (`loreforge/train/memory.py`)."""
-    from loreforge.train.memory import decide_checkpointing, free_memory_bytes
+    from loreforge.train.memory import Checkpointing, decide_checkpointing, free_memory_bytes
 
-    choice = config.gradient_checkpointing_choice
-    if choice is not None:
-        return decide_checkpointing(choice, None, 0, 0, 0, None)
+    if config.gradient_checkpointing_choice is not None:
+        return Checkpointing(config.gradient_checkpointing_choice, "set in the config")
     from transformers import AutoConfig
 
     model_config = AutoConfig.from_pretrained(source, trust_remote_code=config.trust_remote_code)
@@ -280,10 +279,8 @@ def _checkpointing(config: TrainConfig, source: str, on_gpu: bool) -> Any:
                                 free_memory_bytes(on_gpu), full=config.finetuning_type == "full")
 
 
-def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool,
-                       checkpointing: bool | None = None) -> Any:
-    """transformers' TrainingArguments for the run; `checkpointing` None means as the config says (on unless
-    disabled), for callers that skip the memory-based decision."""
+def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool, checkpointing: bool) -> Any:
+    """transformers' TrainingArguments for the run, with gradient checkpointing as decided (`_checkpointing`)."""
     from transformers import TrainingArguments
 
     warmup: int | float = config.warmup_steps or min(config.warmup_ratio, 0.999999)
@@ -308,8 +305,7 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on
             weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, adam_beta1=config.adam_beta1,
             adam_beta2=config.adam_beta2, adam_epsilon=config.adam_epsilon,
             train_sampling_strategy="group_by_length" if config.group_by_length else "random",
-            **_checkpointing_arguments(
-                config.gradient_checkpointing_choice is not False if checkpointing is None else checkpointing, TrainingArguments),
+            **_checkpointing_arguments(checkpointing, TrainingArguments),
             **({"optim": config.optim} if config.optim else {}),
             ddp_find_unused_parameters=False,  # every trainable parameter takes part in each step (LLaMA Factory's choice)
             prediction_loss_only=True,  # evaluation needs the loss only: no logits gathered across batches

@@ -36,30 +36,17 @@ def tiny_model(body: TinyModelRequest, s: Service = Depends(svc)) -> TinyModelVi
     return s.tiny_model(body.out, body.texts, overwrite=body.overwrite, **body.shape)
 
 
-class LaunchRequest(BaseModel):
-    """Processes for a run: `nproc_per_node` > 1 or `nnodes` > 1 start torchrun."""
-
-    nproc_per_node: int = 1
-    nnodes: int = 1
-    node_rank: int = 0
-    master_addr: str = "127.0.0.1"
-    master_port: int = 29500
-
-    def to_launch(self) -> Launch:
-        return Launch(self.nproc_per_node, self.nnodes, self.node_rank, self.master_addr, self.master_port)
-
-
 class TrainRequest(BaseModel):
     config: dict[str, Any]
     project: str | None = None
-    launch: LaunchRequest = LaunchRequest()
+    launch: Launch = Launch()  # processes: nproc_per_node > 1 or nnodes > 1 start torchrun
 
 
 @router.post("/train", response_model=TrainRunView, status_code=202)
 def train(body: TrainRequest, s: Service = Depends(svc)) -> TrainRunView:
     """Start SFT from a config mapping (LLaMA Factory keys) in a background worker; returns the queued run.
     Follow it with GET /api/runs/{id} (its `progress`) or the event stream /api/runs/{id}/events."""
-    return s.train(body.config, project=body.project, background=True, launch=body.launch.to_launch())
+    return s.train(body.config, project=body.project, background=True, launch=body.launch)
 
 
 @router.get("/runs", response_model=list[TrainRunView])
@@ -73,9 +60,9 @@ def get_run(run_id: int, s: Service = Depends(svc)) -> TrainRunView:
 
 
 @router.post("/runs/{run_id}/execute", response_model=TrainRunView, status_code=202)
-def execute_run(run_id: int, body: LaunchRequest = LaunchRequest(), s: Service = Depends(svc)) -> TrainRunView:
+def execute_run(run_id: int, body: Launch = Launch(), s: Service = Depends(svc)) -> TrainRunView:
     """Run a recorded run again in a background worker (resumes from its last checkpoint)."""
-    return s.execute_run(run_id, background=True, launch=body.to_launch())
+    return s.execute_run(run_id, background=True, launch=body)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=TrainRunView)
@@ -119,11 +106,11 @@ class TrainProjectRequest(BaseModel):
     model: str
     overrides: dict[str, Any] = {}
     val_size: float = 0.1
-    launch: LaunchRequest = LaunchRequest()
+    launch: Launch = Launch()  # processes: nproc_per_node > 1 or nnodes > 1 start torchrun
 
 
 @router.post("/projects/{project}/train", response_model=TrainRunView, status_code=202)
 def train_project(project: str, body: TrainProjectRequest, s: Service = Depends(svc)) -> TrainRunView:
     """Train on the project's confirmed dataset with the reference LoRA recipe, in a background worker."""
     return s.train_project(project, body.model, body.overrides, val_size=body.val_size, background=True,
-                           launch=body.launch.to_launch())
+                           launch=body.launch)
