@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from conftest import FINANCIAL
 from loreforge.cli import cli
 from loreforge.service import Service
 from loreforge.web import create_app
@@ -33,15 +34,19 @@ def test_env_and_tiny_model_api(svc: Service, tmp_path: Path) -> None:
         assert made["path"] == str((tmp_path / "t").resolve()) and made["parameters"] > 0
 
 
-def test_train_cli_on_our_bundle_records_the_run(home: Path, tmp_path: Path) -> None:
-    from conftest import FINANCIAL
-
+def _confirmed_project() -> CliRunner:
+    """Project "p" with two corpus reports ingested, questions and answers generated (extractive) and confirmed."""
     runner = CliRunner()
     runner.invoke(cli, ["project", "create", "p"])
     runner.invoke(cli, ["ingest", "p", str(FINANCIAL / "kuaishou.md"), str(FINANCIAL / "jd.txt")])
     runner.invoke(cli, ["questions", "generate", "p"])
     runner.invoke(cli, ["answers", "generate", "p"])
     runner.invoke(cli, ["dataset", "confirm", "p"])
+    return runner
+
+
+def test_train_cli_on_our_bundle_records_the_run(home: Path, tmp_path: Path) -> None:
+    runner = _confirmed_project()
     assert runner.invoke(cli, ["export", "p", "--out", str(tmp_path / "bundle"), "--val-size", "0.2"]).exit_code == 0
     runner.invoke(cli, ["tiny-model", str(tmp_path / "tiny"), "--text", str(FINANCIAL / "kuaishou.md")])
     sets = {"model_name_or_path": str(tmp_path / "tiny"), "output_dir": str(tmp_path / "out"), "max_steps": 2, "bf16": False,
@@ -84,14 +89,7 @@ def _merged_matches_adapter(base: Path, adapter: Path, merged: Path) -> None:
 
 
 def test_train_straight_from_a_project(home: Path, tmp_path: Path) -> None:
-    from conftest import FINANCIAL
-
-    runner = CliRunner()
-    runner.invoke(cli, ["project", "create", "p"])
-    runner.invoke(cli, ["ingest", "p", str(FINANCIAL / "kuaishou.md"), str(FINANCIAL / "jd.txt")])
-    runner.invoke(cli, ["questions", "generate", "p"])
-    runner.invoke(cli, ["answers", "generate", "p"])
-    runner.invoke(cli, ["dataset", "confirm", "p"])
+    runner = _confirmed_project()
     runner.invoke(cli, ["tiny-model", str(tmp_path / "tiny")])
     assert "--project P --model PATH" in runner.invoke(cli, ["train"]).output
     result = runner.invoke(cli, ["train", "--project", "p", "--model", str(tmp_path / "tiny"), "--set", "max_steps=1",
