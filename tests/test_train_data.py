@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from test_train_templates import tiny_tokenizer
 
+from loreforge.errors import ConfigError
 from loreforge.export.llamafactory import dataset_info
 from loreforge.export.options import make_options
 from loreforge.train.data import IGNORE_INDEX, encode, encode_pairs, infer_seqlen, load_dataset, pack
@@ -172,3 +173,38 @@ def test_unknown_dataset_name(tmp_path: Path) -> None:
     (tmp_path / "dataset_info.json").write_text("{}", encoding="utf-8")
     with pytest.raises(Exception, match="Undefined dataset"):
         load_dataset(["nope"], tmp_path)
+
+
+def test_bad_rows_are_named_and_the_rest_load(tmp_path: Path) -> None:
+    info = {"a": {"file_name": "a.jsonl"}, "s": {"file_name": "s.json", "formatting": "sharegpt"}}
+    (tmp_path / "dataset_info.json").write_text(json.dumps(info), encoding="utf-8")
+    good = {"instruction": "Q", "input": "", "output": "A"}
+    no_input = {"instruction": "Q2", "output": "A2"}  # a left-out column counts as empty
+    lines = [json.dumps(good), "{broken", json.dumps({"instruction": "Q"}), '"just a string"', json.dumps(no_input)]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "s.json").write_text(json.dumps([{"conversations": [{"from": "gpt", "value": "A"}]}, {},
+                                                 {"conversations": [{"from": "human"}, {"from": "gpt", "value": "A"}]},
+                                                 {"conversations": 3}]))
+    loaded = load_dataset(["a", "s"], tmp_path)
+    assert [c.messages[-1].content for c in loaded.conversations] == ["A", "A2"]
+    assert loaded.problems == (
+        "a.jsonl line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        "a.jsonl line 3: no string response in column `output`",
+        "a.jsonl line 4: not a JSON object (got str)",
+        "s.json row 1: turns are not user/assistant in turn, or the last one is not the assistant's",
+        "s.json row 2: missing key 'conversations'",
+        "s.json row 3: missing key 'value'",
+        "s.json row 4: not a row of `sharegpt` format (TypeError: 'int' object is not iterable)",
+    )
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b'[{"instruction": "Q", "output": "A"}', "is not valid JSON — got Expecting ',' delimiter at line 1 column 37"),
+    ('[{"instruction": "问", "output": "答"}]'.encode("gbk"), "is not UTF-8 text"),
+])
+def test_a_broken_json_file_is_a_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"b": {"file_name": "b.json"}}), encoding="utf-8")
+    (tmp_path / "b.json").write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_dataset(["b"], tmp_path)
+    assert str(tmp_path / "b.json") in str(caught.value)

@@ -214,3 +214,30 @@ def test_packed_batch_gives_the_unpacked_loss(workspace: Path) -> None:
         unpacked_loss = model(**padded, use_cache=False).loss
         packed_loss = model(**packed, use_cache=False).loss  # packing is detected only without a KV cache
     assert torch.allclose(unpacked_loss, packed_loss, atol=1e-4), (unpacked_loss, packed_loss)
+
+
+def test_bad_rows_are_skipped_and_named_in_the_log(workspace: Path) -> None:
+    data = workspace / "data"
+    rows = [json.dumps({"instruction": q, "output": a}, ensure_ascii=False) for q, a in FACTS[:8]]
+    (data / "messy.jsonl").write_text("\n".join([*rows[:4], "{not json", json.dumps({"instruction": "空"}), *rows[4:]]),
+                                      encoding="utf-8")
+    info = json.loads((data / "dataset_info.json").read_text(encoding="utf-8"))
+    (data / "dataset_info.json").write_text(json.dumps(info | {"messy": {"file_name": "messy.jsonl"}}), encoding="utf-8")
+    lines: list[str] = []
+    result = run_training(config(dataset="messy", output_dir="out_messy", max_steps=1), cwd=workspace, log=lines.append)
+    assert result.global_step == 1
+    log = "\n".join(lines)
+    assert "skipped 2 dataset row(s)" in log and "train examples: 8" in log
+    assert "messy.jsonl line 5: not valid JSON" in log and "messy.jsonl line 6: no string response" in log
+
+
+def test_a_broken_dataset_fails_before_the_model_loads(workspace: Path) -> None:
+    from loreforge.errors import ConfigError
+
+    (workspace / "data" / "broken.json").write_text('[{"instruction": "问"', encoding="utf-8")
+    info = json.loads((workspace / "data" / "dataset_info.json").read_text(encoding="utf-8"))
+    (workspace / "data" / "dataset_info.json").write_text(json.dumps(info | {"broken": {"file_name": "broken.json"}}),
+                                                          encoding="utf-8")
+    # The model path does not exist either; the dataset is read first, so its error is the one reported.
+    with pytest.raises(ConfigError, match=r"broken\.json is not valid JSON"):
+        run_training(config(dataset="broken", model_name_or_path="no-such-model", output_dir="out_broken"), cwd=workspace)

@@ -105,8 +105,14 @@ def test_a_failing_run_is_recorded_with_a_clear_error(home: Path, tmp_path: Path
     config = tmp_path / "bad.yaml"
     config.write_text(f"model_name_or_path: {tmp_path / 'no-such-model'}\nstage: sft\ndo_train: true\n"
                       f"dataset: x\ndataset_dir: {tmp_path}\noutput_dir: {tmp_path / 'out'}\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["train", str(config)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "failed" in result.output and "runs show" in result.output
+    no_data = CliRunner().invoke(cli, ["train", str(config)])  # the dataset is read first
+    assert no_data.exit_code == 1 and "Traceback" not in no_data.output
+    assert f"No dataset_info.json in {tmp_path}" in no_data.output
+    (tmp_path / "dataset_info.json").write_text('{"x": {"file_name": "x.json"}}', encoding="utf-8")
+    (tmp_path / "x.json").write_text('[{"instruction": "Q", "output": "A"}]', encoding="utf-8")
+    no_model = CliRunner().invoke(cli, ["train", str(config)])
+    assert no_model.exit_code == 1 and "Traceback" not in no_model.output
+    assert "failed" in no_model.output and "runs show" in no_model.output
     runs = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json"]).output)
-    assert runs[0]["status"] == "failed" and runs[0]["error"]
+    assert [r["status"] for r in runs] == ["failed", "failed"]
+    assert "no-such-model" in runs[0]["error"] and "dataset_info.json" in runs[1]["error"]

@@ -90,10 +90,21 @@ def _echo_run(run: Any, as_json: bool) -> None:
 
 @contextlib.contextmanager
 def _logs_to_stderr() -> Iterator[None]:
-    """Training logs go to stderr; stdout carries the result."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
+    """LoreForge's training logs go to stderr (other libraries' INFO chatter stays off); stdout carries the result."""
+    ours = logging.getLogger("loreforge")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level, propagate = ours.level, ours.propagate
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
+    ours.propagate = False
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        ours.removeHandler(handler)
+        ours.setLevel(level)
+        ours.propagate = propagate
 
 
 @cli.command()

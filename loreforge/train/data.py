@@ -85,31 +85,55 @@ def read_dataset_info(dataset_dir: Path) -> dict[str, Any]:
     return info
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
+def _read_text(path: Path) -> str:
     if not path.is_file():
-        raise NotFound(f"Dataset file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+        raise NotFound(f"Dataset file {path} does not exist", hint=f"Check `file_name` in {DATASET_INFO}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Dataset file {path} is not UTF-8 text", got=str(exc), hint="Save it as UTF-8") from exc
+
+
+def _read_rows(path: Path, problems: list[str]) -> list[tuple[str, Any]]:
+    """(where, row) for each row of a .json list or a .jsonl file. A .jsonl line that is not JSON is reported in
+    `problems` and skipped, so one bad line does not stop the rest; a broken .json file is an error."""
+    text = _read_text(path)
     if path.suffix == ".jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        rows = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((f"{path.name} line {number}", json.loads(line)))
+            except json.JSONDecodeError as exc:
+                problems.append(f"{path.name} line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+        return rows
     if path.suffix != ".json":
         raise ConfigError(f"Unsupported dataset file {path.name}", expected=".json or .jsonl")
-    rows = json.loads(text)
-    return rows if isinstance(rows, list) else [rows]
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"Dataset file {path} is not valid JSON", got=f"{exc.msg} at line {exc.lineno} column {exc.colno}",
+            hint="Fix the file there, or export the dataset again",
+        ) from exc
+    return [(f"{path.name} row {i}", row) for i, row in enumerate(data if isinstance(data, list) else [data], 1)]
 
 
 def alpaca_conversation(attr: DatasetAttr, row: Mapping[str, Any]) -> Conversation | None:
-    """LLaMA Factory's AlpacaDatasetConverter for SFT rows; None when the row has no string response."""
+    """LLaMA Factory's AlpacaDatasetConverter for SFT rows; None when the row has no string response. A column
+    left out of a row counts as empty (as when `datasets` unifies a file's columns)."""
     messages: list[Message] = []
-    history = row[attr.history] if attr.history else None
+    history = row.get(attr.history) if attr.history else None
     if isinstance(history, list):
         for old_prompt, old_response in history:
             messages += [Message("user", old_prompt), Message("assistant", old_response)]
-    query = [row[c] for c in (attr.prompt, attr.query) if c and row[c]]
-    response = row[attr.response] if attr.response else None
+    query = [row[c] for c in (attr.prompt, attr.query) if c and row.get(c)]
+    response = row.get(attr.response) if attr.response else None
     if not isinstance(response, str):
         return None
     messages += [Message("user", "\n".join(query)), Message("assistant", response)]
-    system = row[attr.system] if attr.system else None
+    system = row.get(attr.system) if attr.system else None
     return Conversation(tuple(messages), system or None)
 
 
@@ -133,30 +157,47 @@ def sharegpt_conversation(attr: DatasetAttr, row: Mapping[str, Any]) -> Conversa
 @dataclass(frozen=True)
 class LoadedDataset:
     conversations: list[Conversation]
-    skipped: int = 0  # rows LLaMA Factory would drop: bad role order, odd turn count, no response
+    problems: tuple[str, ...] = ()  # one line per row dropped, as LLaMA Factory drops them: where, and why
+
+    @property
+    def skipped(self) -> int:
+        return len(self.problems)
+
+
+def _conversation(attr: DatasetAttr, row: Any) -> Conversation | str:
+    """The row as a conversation, or why it cannot be one."""
+    if not isinstance(row, Mapping):
+        return f"not a JSON object (got {type(row).__name__})"
+    convert = alpaca_conversation if attr.formatting == "alpaca" else sharegpt_conversation
+    try:
+        conversation = convert(attr, row)
+    except KeyError as exc:
+        return f"missing key {exc}"
+    except (TypeError, ValueError, UserError) as exc:
+        return f"not a row of `{attr.formatting}` format ({type(exc).__name__}: {exc})"
+    if conversation is not None:
+        return conversation
+    if attr.formatting == "alpaca":
+        return f"no string response in column `{attr.response}`"
+    return "turns are not user/assistant in turn, or the last one is not the assistant's"
 
 
 def load_dataset(names: Sequence[str], dataset_dir: Path, max_samples: int | None = None) -> LoadedDataset:
     """The named entries of `dataset_dir/dataset_info.json`, concatenated; `max_samples` caps each one."""
     info = read_dataset_info(dataset_dir)
     conversations: list[Conversation] = []
-    skipped = 0
+    problems: list[str] = []
     for name in names:
         if name not in info:
             raise NotFound(f"Undefined dataset `{name}` in {dataset_dir / DATASET_INFO}", expected=", ".join(info))
         attr = DatasetAttr.from_entry(name, info[name])
-        rows = _read_rows(dataset_dir / attr.file_name)[:max_samples]
-        convert = alpaca_conversation if attr.formatting == "alpaca" else sharegpt_conversation
-        for row in rows:
-            try:
-                conversation = convert(attr, row)
-            except (KeyError, TypeError, ValueError, UserError):
-                conversation = None
-            if conversation is None:
-                skipped += 1
+        for where, row in _read_rows(dataset_dir / attr.file_name, problems)[:max_samples]:
+            result = _conversation(attr, row)
+            if isinstance(result, str):
+                problems.append(f"{where}: {result}")
             else:
-                conversations.append(conversation)
-    return LoadedDataset(conversations, skipped)
+                conversations.append(result)
+    return LoadedDataset(conversations, tuple(problems))
 
 
 # ---------------------------------------------------------------- encoding

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any
 
 from loreforge.errors import ConfigError, MissingDependency, UserError
 from loreforge.train.config import TrainConfig
-from loreforge.train.data import IGNORE_INDEX, encode, load_dataset, pack
+from loreforge.train.data import IGNORE_INDEX, LoadedDataset, encode, load_dataset, pack
 from loreforge.train.templates import ChatTemplate, get_template
 
 logger = logging.getLogger(__name__)
@@ -163,7 +164,9 @@ def apply_finetuning(model: Any, config: TrainConfig) -> Any:
         use_rslora=config.use_rslora, use_dora=config.use_dora,
     )
     try:
-        model = get_peft_model(model, lora)
+        with warnings.catch_warnings():  # peft reads transformers' renamed attribute; nothing for a user to do
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            model = get_peft_model(model, lora)
     except ValueError as exc:
         raise ConfigError("Cannot apply LoRA to this model", got=str(exc), hint="Check `lora_target`") from exc
     _upcast_trainable(model)
@@ -191,8 +194,29 @@ Example = tuple[list[int], list[int]]
 Features = list[dict[str, list[int]]]
 
 
-def _encode_all(names: list[str], config: TrainConfig, tokenizer: Any, template: Any, cwd: Path) -> list[Example]:
-    loaded = load_dataset(names, config.resolved_dataset_dir(cwd), config.max_samples)
+SHOWN_PROBLEMS = 5  # dropped rows named one by one in the log; the rest are counted
+
+
+def read_datasets(config: TrainConfig, cwd: Path, log: Callable[[str], None]) -> tuple[LoadedDataset, LoadedDataset | None]:
+    """The train (and `eval_dataset`) rows, read before any weights load so a bad file fails in seconds. Rows
+    LLaMA Factory would drop are dropped too, each named in the log with why."""
+    if not config.datasets:
+        raise ConfigError("No training data", expected="`dataset: NAME[,NAME...]` from dataset_info.json")
+    dataset_dir = config.resolved_dataset_dir(cwd)
+    train = load_dataset(config.datasets, dataset_dir, config.max_samples)
+    evals = load_dataset(config.eval_datasets, dataset_dir, config.max_samples) if config.eval_datasets else None
+    problems = train.problems + (evals.problems if evals else ())
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:SHOWN_PROBLEMS])
+        more = f"\n  … and {len(problems) - SHOWN_PROBLEMS} more" if len(problems) > SHOWN_PROBLEMS else ""
+        log(f"skipped {len(problems)} dataset row(s) that cannot be trained on:\n{shown}{more}")
+    if not train.conversations:
+        raise UserError(f"No usable rows in dataset {', '.join(config.datasets)}", got=f"{train.skipped} dropped",
+                        hint="See the reasons above; fix the rows or export the dataset again")
+    return train, evals
+
+
+def _encode_all(loaded: LoadedDataset, config: TrainConfig, tokenizer: Any, template: Any) -> list[Example]:
     examples = [
         encode(c, tokenizer, template, config.cutoff_len, config.train_on_prompt, config.mask_history)
         for c in loaded.conversations
@@ -208,16 +232,18 @@ def _features(examples: list[Example], config: TrainConfig) -> Features:
 
 
 def build_datasets(
-    config: TrainConfig, tokenizer: Any, template: Any, cwd: Path, log: Callable[[str], None]
+    config: TrainConfig, loaded: tuple[LoadedDataset, LoadedDataset | None], tokenizer: Any, template: Any,
+    log: Callable[[str], None],
 ) -> tuple[Features, Features | None]:
     """Encoded (and optionally packed) train features, and eval features from `val_size` or `eval_dataset`."""
-    if not config.datasets:
-        raise ConfigError("No training data", expected="`dataset: NAME[,NAME...]` from dataset_info.json")
-    train = _encode_all(config.datasets, config, tokenizer, template, cwd)
+    train = _encode_all(loaded[0], config, tokenizer, template)
+    if len(train) < len(loaded[0].conversations):
+        log(f"skipped {len(loaded[0].conversations) - len(train)} example(s) with no answer token left "
+            f"within cutoff_len={config.cutoff_len}")
     if not train:
         raise UserError("No trainable examples", hint="Check the dataset and `cutoff_len`")
     log(describe_example(tokenizer, *train[0]))
-    evals = _encode_all(config.eval_datasets, config, tokenizer, template, cwd) if config.eval_datasets else None
+    evals = _encode_all(loaded[1], config, tokenizer, template) if loaded[1] else None
     if config.val_size > 1e-6:
         random.Random(config.seed).shuffle(train)
         n = int(config.val_size) if config.val_size >= 1 else max(1, round(len(train) * config.val_size))
@@ -381,6 +407,7 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     # TrainingArguments before the model: with a DeepSpeed ZeRO-3 config this makes `from_pretrained` load the
     # weights already sharded across the processes (transformers' HfDeepSpeedConfig), not whole on each GPU.
     has_eval = bool(config.eval_datasets) or config.val_size > 1e-6
+    loaded = read_datasets(config, cwd, say)
     source = model_source(config.model_name_or_path, cwd)
     checkpointing = _checkpointing(config, source, on_gpu)
     say(f"gradient checkpointing: {'on' if checkpointing.enabled else 'off'} ({checkpointing.reason})")
@@ -392,7 +419,7 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
         tokenizer.chat_template = template.jinja()  # saved with the model: prompts as in training
         if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer))
-    train_set, eval_set = build_datasets(config, tokenizer, template, cwd, say)
+    train_set, eval_set = build_datasets(config, loaded, tokenizer, template, say)
     say(f"train examples: {len(train_set)}, eval examples: {len(eval_set) if eval_set else 0}")
     model.config.use_cache = False
     model = apply_finetuning(model, config)
