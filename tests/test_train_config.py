@@ -166,3 +166,15 @@ def test_bad_yaml(tmp_path: Path) -> None:
     path.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="mapping"):
         load_train_config(path)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"stage: sft\nlora_target: [q_proj\n", r"not valid YAML — got expected ',' or '\]', but got '<stream end>' at line 3 column 1"),
+    ("stage: sft\ndataset: 财报\n".encode("gbk"), "is not UTF-8 text"),
+])
+def test_unreadable_yaml_names_the_file_and_place(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_train_config(path)
+    assert str(path) in str(caught.value)

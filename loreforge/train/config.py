@@ -234,10 +234,15 @@ def _read(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError("Cannot read the training config", got=f"{path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text", got=str(exc), hint="Save it as UTF-8") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML", got=str(exc).splitlines()[0]) from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path} is not valid YAML", got=f"{problem}{where}", hint="Fix the file there") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
