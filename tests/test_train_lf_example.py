@@ -17,7 +17,7 @@ pytest.importorskip("peft")
 from click.testing import CliRunner  # noqa: E402
 
 from loreforge.cli import cli  # noqa: E402
-from train_workspace import alpaca_workspace  # noqa: E402
+from train_workspace import alpaca_workspace, assert_merged_matches_adapter  # noqa: E402
 
 EXAMPLE = Path(__file__).parent / "contract" / "llamafactory_examples" / "llama3_lora_sft.yaml"
 
@@ -44,3 +44,15 @@ def test_llamafactory_example_runs_unchanged(tmp_path: Path, home: Path, monkeyp
     assert {"adapter_model.safetensors", "trainer_log.jsonl", "all_results.json", "training_eval_loss.png"} <= {p.name for p in out.iterdir()}
     template = (out / "chat_template.jinja").read_text(encoding="utf-8")
     assert "<|start_header_id|>" in template  # the llama3 layout it trained on travels with the adapter
+
+    # LLaMA Factory's next step, `llamafactory-cli export`: merge. The llama3 template added tokens this tokenizer
+    # lacked, so the run grew the embeddings; the merge grows the base the same way.
+    assert (out / "tokenizer_config.json").is_file()
+    merged = CliRunner().invoke(cli, ["export-model", "--model", str(tmp_path / "tiny"), "--adapter", str(run["id"]),
+                                      "--out", str(tmp_path / "merged")])
+    assert merged.exit_code == 0, merged.output
+    assert "<|start_header_id|>" in (tmp_path / "merged" / "chat_template.jinja").read_text(encoding="utf-8")
+    assert_merged_matches_adapter(tmp_path / "tiny", out, tmp_path / "merged", question="Who are you?")
+    wrong = CliRunner().invoke(cli, ["export-model", "--model", str(out), "--adapter", str(out), "--out", str(tmp_path / "m2")])
+    assert wrong.exit_code == 1 and "is a LoRA adapter, not a base model" in wrong.output and str(tmp_path / "tiny") in wrong.output
+    assert not (tmp_path / "m2").exists()

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from conftest import FINANCIAL
+from train_workspace import assert_merged_matches_adapter
 from loreforge.cli import cli
 from loreforge.service import Service
 from loreforge.web import create_app
@@ -68,24 +69,9 @@ def test_train_cli_on_our_bundle_records_the_run(home: Path, tmp_path: Path) -> 
 
     merged = runner.invoke(cli, ["export-model", "--model", str(tmp_path / "tiny"), "--adapter", str(runs[0]["id"]), "--out", str(tmp_path / "merged")])
     assert merged.exit_code == 0, merged.output
-    _merged_matches_adapter(tmp_path / "tiny", tmp_path / "out", tmp_path / "merged")
+    assert_merged_matches_adapter(tmp_path / "tiny", tmp_path / "out", tmp_path / "merged")
     again = runner.invoke(cli, ["export-model", "--model", str(tmp_path / "tiny"), "--adapter", str(tmp_path / "nothing"), "--out", str(tmp_path / "m2")])
     assert again.exit_code == 1 and "No LoRA adapter" in again.output
-
-
-def _merged_matches_adapter(base: Path, adapter: Path, merged: Path) -> None:
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(merged)
-    ids = tok.apply_chat_template([{"role": "user", "content": "快手营收多少？"}], add_generation_prompt=True, return_tensors="pt")
-    ids = ids["input_ids"] if not torch.is_tensor(ids) else ids
-    with torch.no_grad():
-        expected = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), str(adapter))(ids).logits
-        got = AutoModelForCausalLM.from_pretrained(merged)(ids).logits
-    assert torch.allclose(expected, got, atol=1e-4)
-    assert (merged / "model.safetensors").exists() and (merged / "tokenizer.json").exists()
 
 
 def test_train_straight_from_a_project(home: Path, tmp_path: Path) -> None:

@@ -26,3 +26,23 @@ def alpaca_workspace(root: Path, datasets: dict[str, list[dict[str, str]]], mode
     corpus.write_text("\n".join(lines) * 3, encoding="utf-8")
     build_tiny_model(root / model, [corpus], **(TINY | shape))
     return root
+
+
+def assert_merged_matches_adapter(base: Path, adapter: Path, merged: Path, question: str = "快手营收多少？") -> None:
+    """The merged model gives the logits of base + adapter (the base grown first when the run's template added
+    tokens, as training did), on a prompt rendered with the merged model's chat template."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(merged)
+    ids = tok.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True, return_tensors="pt")
+    ids = ids["input_ids"] if not torch.is_tensor(ids) else ids
+    with torch.no_grad():
+        model = AutoModelForCausalLM.from_pretrained(base)
+        if len(tok) > model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(tok))
+        expected = PeftModel.from_pretrained(model, str(adapter))(ids).logits
+        got = AutoModelForCausalLM.from_pretrained(merged)(ids).logits
+    assert torch.allclose(expected, got, atol=1e-4)
+    assert (merged / "model.safetensors").exists() and (merged / "tokenizer.json").exists()

@@ -13,6 +13,7 @@ import asyncio
 import importlib.util
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from loreforge.errors import ConfigError, MissingDependency
@@ -98,28 +99,23 @@ class LocalProvider:
             return self._loaded
         import torch
         import transformers
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(self.model)
-        if not getattr(tokenizer, "chat_template", None):
-            raise ConfigError(f"The local model at {self.model} has no chat template",
-                              hint="Save the tokenizer with its chat_template (tokenizer_config.json)")
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
+        from loreforge.train.adapter import load_adapted
+
         device = self._settings.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype: Any = "auto" if self._settings.dtype == "auto" else getattr(torch, self._settings.dtype)
         major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
         dtype_arg = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
-        model = AutoModelForCausalLM.from_pretrained(self.model, **{dtype_arg: dtype})
-        if self.adapter:
-            if importlib.util.find_spec("peft") is None:
-                raise MissingDependency("peft", extra="train", purpose="loading a LoRA adapter")
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, self.adapter)
+        # With an adapter our trainer wrote, its folder's tokenizer carries the chat template the run trained with.
+        model, tokenizer = load_adapted(self.model, Path(self.adapter) if self.adapter else None, **{dtype_arg: dtype})
+        if not getattr(tokenizer, "chat_template", None):
+            raise ConfigError(f"The local model at {self.model} has no chat template",
+                              hint="Save the tokenizer with its chat_template (tokenizer_config.json)")
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
         model.to(device)
         model.eval()
         self._loaded = (model, tokenizer)

@@ -8,10 +8,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from loreforge.errors import MissingDependency, NotFound, UserError
+from loreforge.errors import UserError
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
-                   "vocab.json", "merges.txt", "tokenizer.model", "generation_config.json")
 
 
 @dataclass(frozen=True)
@@ -23,28 +21,34 @@ class MergedModel:
 
 
 def merge_adapter(base_model: str, adapter: Path, out: Path, *, overwrite: bool = False) -> MergedModel:
-    """Load `base_model` (a local folder or hub id) with the peft `adapter`, merge, and save to `out`."""
-    try:
-        import torch  # noqa: F401
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-    except ModuleNotFoundError as exc:
-        raise MissingDependency(exc.name or "peft", extra="train", purpose="merging a LoRA adapter") from exc
-    if not (adapter / "adapter_config.json").is_file():
-        raise NotFound(f"No LoRA adapter in {adapter}", expected="a folder with adapter_config.json (a LoRA run's output)")
+    """Load `base_model` (a local folder, hub id, or ModelScope id) with the peft `adapter`, merge, save to `out`."""
+    from loreforge.train.adapter import load_adapted, require_adapter, tokenizer_source
+    from loreforge.train.trainer import model_source
+
+    require_adapter(adapter)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UserError(f"{out} is not empty", hint="Pick an empty folder or pass --overwrite")
-    base = AutoModelForCausalLM.from_pretrained(base_model)
-    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
-    out.mkdir(parents=True, exist_ok=True)
-    merged.save_pretrained(out, safe_serialization=True)
-    tokenizer_source = adapter if (adapter / "tokenizer_config.json").is_file() else Path(base_model)
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source) if tokenizer_source.exists() else base_model)
-    tokenizer.save_pretrained(out)
-    _copy_extras(tokenizer_source, out)
-    (out / "loreforge_merge.json").write_text(
-        json.dumps({"base_model": base_model, "adapter": str(adapter)}, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    source = model_source(base_model, Path.cwd())
+    model, tokenizer = load_adapted(source, adapter)
+    merged = model.merge_and_unload()
+    staging = out.with_name(f".{out.name}.partial")  # written whole, then moved: a failure leaves `out` as it was
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        merged.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        _copy_extras(Path(tokenizer_source(source, adapter)), staging)
+        (staging / "loreforge_merge.json").write_text(
+            json.dumps({"base_model": base_model, "adapter": str(adapter)}, ensure_ascii=False, indent=2),
+            encoding="utf-8",
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        for item in staging.iterdir():
+            item.replace(out / item.name)
+    except OSError as exc:
+        raise UserError(f"Cannot write the merged model to {out}", got=str(exc),
+                        hint="Pick a folder you can write, on a disk with room for the full model") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return MergedModel(out, base_model, adapter, sum(p.numel() for p in merged.parameters()))
 
 
