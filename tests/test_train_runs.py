@@ -24,6 +24,7 @@ from click.testing import CliRunner  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from loreforge.cli import cli  # noqa: E402
+from loreforge.errors import Conflict  # noqa: E402
 from loreforge.service import Service  # noqa: E402
 from loreforge.train.callbacks import TRAINER_LOG  # noqa: E402
 from train_workspace import alpaca_workspace  # noqa: E402
@@ -115,6 +116,9 @@ def test_a_killed_worker_is_reported_and_the_run_resumes(svc: Service, workspace
     assert resumed.status == "completed" and resumed.metrics["global_step"] == 200
     steps = [json.loads(line)["current_steps"] for line in log.read_text(encoding="utf-8").splitlines()]
     assert steps[-1] == 200 and len(steps) > 200  # the first attempt's lines, then the resumed steps
+    with pytest.raises(Conflict, match="already completed"):  # re-running would overwrite its outputs and metrics
+        svc.execute_run(run.id)
+    assert svc.get_run(run.id).metrics == resumed.metrics
 
 
 def _ddp_outputs(out: Path) -> list[int]:

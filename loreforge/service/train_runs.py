@@ -50,6 +50,17 @@ def run_view(run: TrainRun) -> TrainRunView:
     )
 
 
+def _check_executable(run_id: int, status: str) -> None:
+    """A run executes when queued, or again when failed/cancelled (it resumes); never twice at once, and a
+    completed run is not re-run (that would overwrite its outputs and metrics)."""
+    if status in ("running", "cancelling"):
+        raise Conflict(f"Train run {run_id} is {status}", hint=f"Cancel it first: `loreforge runs cancel {run_id}`")
+    if status == "completed":
+        raise Conflict(f"Train run {run_id} is already completed",
+                       hint="To train again, start a new run: `loreforge train CONFIG.yaml` (its config is in "
+                            f"`loreforge runs show {run_id} --json`)")
+
+
 def _resolve_launch(launch: Launch | None) -> Launch | None:
     """The launch asked for; with none, one process per visible GPU (not inside an outside launcher)."""
     return launch if under_launcher() else auto_launch(launch, visible_gpus())
@@ -116,9 +127,7 @@ class RunActions(ExportActions):
         launch = _resolve_launch(launch)
         if background or (launch is not None and launch.distributed):
             with self.db.session() as session:
-                status = run_status(self._train_run(session, run_id))
-            if status in ("running", "cancelling"):
-                raise Conflict(f"Train run {run_id} is {status}", hint=f"Cancel it first: `loreforge runs cancel {run_id}`")
+                _check_executable(run_id, run_status(self._train_run(session, run_id)))
             return self._spawn(run_id, launch or Launch(), wait=not background)
         return self._execute_here(run_id)
 
@@ -130,8 +139,8 @@ class RunActions(ExportActions):
         with self.db.session() as session:
             run = self._train_run(session, run_id)
             status = run_status(run)
-            if main and status in ("running", "cancelling"):
-                raise Conflict(f"Train run {run_id} is {status} (pid {run.pid})", hint=f"Cancel it first: `loreforge runs cancel {run_id}`")
+            if main:
+                _check_executable(run_id, status)
             cfg = load_train_config(dict(run.config or {}))
             if main:
                 run.status, run.pid, run.heartbeat_at, run.error, run.finished_at = "running", os.getpid(), utcnow(), None, None
