@@ -11,13 +11,24 @@ torch, transformers and peft are imported inside the functions (the `[train]` ex
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from loreforge.errors import MissingDependency, NotFound, UserError
 
 ADAPTER_CONFIG = "adapter_config.json"
+
+
+@contextlib.contextmanager
+def quiet_peft() -> Iterator[None]:
+    """peft reads an attribute recent transformers renamed and warns each time; nothing for a user to do."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def require_adapter(adapter: Path) -> None:
@@ -62,7 +73,8 @@ def load_adapted(base: str, adapter: Path | None, **model_kwargs: Any) -> tuple[
             return model, tokenizer
         if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer))  # as training did when the template added tokens
-        return PeftModel.from_pretrained(model, str(adapter)), tokenizer
+        with quiet_peft():
+            return PeftModel.from_pretrained(model, str(adapter)), tokenizer
     except (OSError, ValueError, RuntimeError) as exc:
         trained_on = adapter_base(adapter) if adapter is not None else None
         hint = "Check the base model: a local folder with config.json, or a hub id available here" + (

@@ -26,13 +26,13 @@ from __future__ import annotations
 import logging
 import os
 import random
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from loreforge.errors import ConfigError, MissingDependency, UserError
+from loreforge.train.adapter import quiet_peft
 from loreforge.train.config import TrainConfig
 from loreforge.train.data import IGNORE_INDEX, LoadedDataset, encode, load_dataset, pack
 from loreforge.train.templates import ChatTemplate, get_template
@@ -164,8 +164,7 @@ def apply_finetuning(model: Any, config: TrainConfig) -> Any:
         use_rslora=config.use_rslora, use_dora=config.use_dora,
     )
     try:
-        with warnings.catch_warnings():  # peft reads transformers' renamed attribute; nothing for a user to do
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        with quiet_peft():
             model = get_peft_model(model, lora)
     except ValueError as exc:
         raise ConfigError("Cannot apply LoRA to this model", got=str(exc), hint="Check `lora_target`") from exc
