@@ -79,3 +79,23 @@ def test_trl_and_datasets_read_our_exports(svc: Service, confirmed: str, tiny_mo
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.stdout.count("OK ") == 3, run.stdout
+
+
+def test_llamafactory_accepts_our_llamaboard_fixture(tiny_model: Path, tmp_path: Path) -> None:
+    """The LLaMA Board `training_args.yaml` that tests/test_train_lf_example.py runs with `loreforge train` is one
+    LLaMA Factory itself trains on (1 step, on CPU: bf16 off; the model swapped for the tiny one)."""
+    from test_train_lf_example import ALPACA, EXAMPLES, IDENTITY
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, rows in {"identity": IDENTITY, "alpaca_en_demo": ALPACA}.items():
+        (data / f"{name}.json").write_text(json.dumps(rows), encoding="utf-8")
+    (data / "dataset_info.json").write_text(json.dumps({n: {"file_name": f"{n}.json"} for n in ("identity", "alpaca_en_demo")}))
+    overrides = [f"model_name_or_path={tiny_model}", "max_steps=1", "bf16=false", "preprocessing_num_workers=1",
+                 "output_dir=out", "plot_loss=false"]
+    env = {**os.environ, "DISABLE_VERSION_CHECK": "1", "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "WANDB_DISABLED": "true"}
+    board = EXAMPLES / "llamaboard_training_args.yaml"
+    run = subprocess.run([_lf_bin(), "train", str(board), *overrides], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert json.loads((tmp_path / "out" / "trainer_state.json").read_text())["global_step"] == 1

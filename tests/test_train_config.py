@@ -151,6 +151,14 @@ def test_inconsistent_options() -> None:
         load_train_config({"model_name_or_path": "m", "dataset": "a", "eval_dataset": "b", "val_size": 0.1})
     with pytest.raises(ConfigError, match="model_name_or_path"):
         load_train_config({})
+    with pytest.raises(ConfigError, match="`loraplus_lr_ratio` is only valid for `finetuning_type: lora`"):
+        load_train_config({"model_name_or_path": "m", "finetuning_type": "full", "loraplus_lr_ratio": 16})
+
+
+def test_anchored_makes_adapter_and_cache_paths_absolute(tmp_path: Path) -> None:
+    cfg = load_train_config({"model_name_or_path": "m", "adapter_name_or_path": "a, /abs/b", "cache_dir": "hf"})
+    fixed = cfg.anchored(tmp_path)
+    assert fixed.adapters == [str(tmp_path / "a"), "/abs/b"] and fixed.cache_dir == str(tmp_path / "hf")
 
 
 def test_dataset_dir_relative_to_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,3 +186,26 @@ def test_unreadable_yaml_names_the_file_and_place(tmp_path: Path, content: bytes
     with pytest.raises(ConfigError, match=message) as caught:
         load_train_config(path)
     assert str(path) in str(caught.value)
+
+
+def test_llamafactory_features_we_lack_are_accepted_off_and_refused_on() -> None:
+    off = {"model_name_or_path": "m", "use_galore": False, "galore_rank": 16, "quantization_bit": None,
+           "double_quantization": True, "use_unsloth": False, "rope_scaling": None, "preprocessing_batch_size": 1000}
+    cfg = load_train_config(off)
+    assert cfg.trainer_extras == {}  # off switches and their settings change nothing, and are not passed on
+    with pytest.raises(ConfigError, match=r"`quantization_bit: 4` asks for QLoRA .* does not support. Remove `quantization_bit`"):
+        load_train_config({"model_name_or_path": "m", "quantization_bit": 4, "quantization_method": "bnb"})
+    with pytest.raises(ConfigError, match="the GaLore optimizer"):
+        load_train_config({"model_name_or_path": "m", "use_galore": True})
+
+
+def test_transformers_training_arguments_pass_through() -> None:
+    pytest.importorskip("transformers")
+    cfg = load_train_config({"model_name_or_path": "m", "neftune_noise_alpha": 5, "tf32": False,
+                             "lr_scheduler_kwargs": {"min_lr_rate": 0.1}})
+    assert cfg.trainer_extras == {"neftune_noise_alpha": 5, "tf32": False, "lr_scheduler_kwargs": {"min_lr_rate": 0.1}}
+    assert cfg.model_dump()["neftune_noise_alpha"] == 5  # recorded with the run, reloaded the same
+    assert load_train_config(cfg.model_dump()) == cfg
+    with pytest.raises(ConfigError, match="Unknown training key `include_num_input_token_seen`. Did you mean "
+                                          "`include_num_input_tokens_seen`"):
+        load_train_config({"model_name_or_path": "m", "include_num_input_token_seen": True})

@@ -23,7 +23,8 @@ from loreforge.train.callbacks import TRAINER_LOG  # noqa: E402
 from loreforge.train.config import load_train_config  # noqa: E402
 from loreforge.train.templates import TEMPLATES  # noqa: E402
 from train_workspace import alpaca_workspace  # noqa: E402
-from loreforge.train.trainer import apply_finetuning, build_trainer, model_source, run_training  # noqa: E402
+from loreforge.train.methods import apply_finetuning  # noqa: E402
+from loreforge.train.trainer import build_trainer, model_source, run_training  # noqa: E402
 
 # A fictional research institute, questions of very different lengths (so length grouping shows).
 FACTS = [
@@ -135,11 +136,11 @@ def test_named_template_is_saved_as_the_models_chat_template(workspace: Path) ->
 
 
 def test_modelscope_hub_is_used_when_enabled(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
+    calls: list[tuple[str, dict[str, Any]]] = []
     fake = types.ModuleType("modelscope")
 
-    def snapshot_download(model_id: str, **_: Any) -> str:
-        calls.append(model_id)
+    def snapshot_download(model_id: str, **options: Any) -> str:
+        calls.append((model_id, options))
         return str(workspace / "model")
 
     fake.snapshot_download = snapshot_download  # type: ignore[attr-defined]
@@ -148,7 +149,9 @@ def test_modelscope_hub_is_used_when_enabled(workspace: Path, monkeypatch: pytes
     monkeypatch.setenv("USE_MODELSCOPE_HUB", "1")
     assert model_source("model", workspace) == str(workspace / "model")  # a local folder wins
     assert model_source("Qwen/Qwen2.5-3B-Instruct", workspace) == str(workspace / "model")
-    assert calls == ["Qwen/Qwen2.5-3B-Instruct"]
+    assert model_source("Qwen/Qwen2.5-3B-Instruct", workspace, "v1.0", "/cache") == str(workspace / "model")
+    assert calls == [("Qwen/Qwen2.5-3B-Instruct", {"revision": "master", "cache_dir": None}),
+                     ("Qwen/Qwen2.5-3B-Instruct", {"revision": "v1.0", "cache_dir": "/cache"})]
     monkeypatch.setitem(sys.modules, "modelscope", None)  # not installed
     with pytest.raises(MissingDependency, match="modelscope"):
         model_source("Qwen/Qwen2.5-3B-Instruct", workspace)

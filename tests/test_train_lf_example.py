@@ -1,7 +1,8 @@
 """A LLaMA Factory example YAML (tests/contract/llamafactory_examples/llama3_lora_sft.yaml, unchanged) runs
 with `loreforge train`: its datasets from `data/dataset_info.json` in the working directory, its output folder
 relative to it, its template, validation split, cosine schedule and loss plot — only the model is swapped for
-a tiny local one, since no hub can be reached here."""
+a tiny local one, since no hub can be reached here. So does the `training_args.yaml` LLaMA Board saves for the
+reference workflow's settings, with transformers' own keys among LLaMA Factory's."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from click.testing import CliRunner  # noqa: E402
 from loreforge.cli import cli  # noqa: E402
 from train_workspace import alpaca_workspace, assert_merged_matches_adapter  # noqa: E402
 
-EXAMPLE = Path(__file__).parent / "contract" / "llamafactory_examples" / "llama3_lora_sft.yaml"
+EXAMPLES = Path(__file__).parent / "contract" / "llamafactory_examples"
+EXAMPLE = EXAMPLES / "llama3_lora_sft.yaml"
 
 # Stand-ins for LLaMA Factory's `identity` and `alpaca_en_demo` datasets (Alpaca format, our own text).
 IDENTITY = [{"instruction": q, "input": "", "output": "I am {{name}}, an AI assistant developed by {{author}}."}
@@ -56,3 +58,17 @@ def test_llamafactory_example_runs_unchanged(tmp_path: Path, home: Path, monkeyp
     wrong = CliRunner().invoke(cli, ["export-model", "--model", str(out), "--adapter", str(out), "--out", str(tmp_path / "m2")])
     assert wrong.exit_code == 1 and "is a LoRA adapter, not a base model" in wrong.output and str(tmp_path / "tiny") in wrong.output
     assert not (tmp_path / "m2").exists()
+
+
+def test_a_llamaboard_training_args_yaml_runs_unchanged(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    alpaca_workspace(tmp_path, {"identity": IDENTITY, "alpaca_en_demo": ALPACA}, model="tiny")
+    monkeypatch.chdir(tmp_path)
+    board = EXAMPLES / "llamaboard_training_args.yaml"
+    result = CliRunner().invoke(cli, ["train", str(board), "--set", f"model_name_or_path={tmp_path / 'tiny'}", "--json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    # 18 train examples, batch 2 x accumulation 16 -> 1 step per epoch, 8 epochs
+    assert run["status"] == "completed" and run["metrics"]["global_step"] == 8
+    assert run["config"]["include_num_input_tokens_seen"] is True and run["config"]["optim"] == "adamw_torch"
+    state = json.loads((Path(run["output_dir"]) / "trainer_state.json").read_text(encoding="utf-8"))
+    assert state["num_input_tokens_seen"] > 0  # transformers' key reached transformers

@@ -23,7 +23,6 @@ Differences from a plain reading of the YAML, all on purpose and all as LLaMA Fa
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loreforge.errors import ConfigError
+from loreforge.train.lf_keys import sort_extra_keys
 
 FinetuningType = Literal["lora", "full", "freeze"]
 FlashAttn = Literal["auto", "sdpa", "fa2", "fa3", "disabled"]
@@ -47,10 +47,14 @@ def split_names(value: str | None) -> list[str]:
 class TrainConfig(BaseModel):
     """One SFT run, keyed exactly as LLaMA Factory's YAML."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Other keys reach here only through `load_train_config`, which lets pass just transformers' TrainingArguments
+    # fields (`trainer_extras`); see `loreforge/train/lf_keys.py`.
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     # model
     model_name_or_path: str
+    cache_dir: str | None = None
+    model_revision: str = "main"
     flash_attn: FlashAttn = "auto"
     disable_gradient_checkpointing: bool = False
     trust_remote_code: bool = False
@@ -64,12 +68,21 @@ class TrainConfig(BaseModel):
     lora_target: str = "all"
     use_rslora: bool = False
     use_dora: bool = False
+    loraplus_lr_ratio: float | None = Field(None, ge=0.0, description="LoRA+: lora_B learning rate = learning_rate x ratio")
+    loraplus_lr_embedding: float = Field(1e-6, gt=0.0)
+    additional_target: str | None = None
+    adapter_name_or_path: str | None = None
+    create_new_adapter: bool = False
     freeze_trainable_layers: int = Field(2, description="freeze: train the last N decoder layers (negative: the first N)")
+    freeze_trainable_modules: str = "all"
+    freeze_extra_modules: str | None = None
     # dataset
     dataset: str | None = None
     dataset_dir: str = "data"
     eval_dataset: str | None = None
     template: str | None = None
+    default_system: str | None = None
+    enable_thinking: bool = True
     cutoff_len: int = Field(2048, ge=1)
     max_samples: int | None = Field(None, ge=1)
     val_size: float = Field(0.0, ge=0.0)
@@ -157,6 +170,9 @@ class TrainConfig(BaseModel):
                 "`early_stopping_steps` needs `load_best_model_at_end: true` with `eval_strategy` steps or epoch and "
                 "a validation set (`val_size` or `eval_dataset`), as transformers' EarlyStoppingCallback does"
             )
+        lora_only = [k for k in ("loraplus_lr_ratio", "additional_target", "adapter_name_or_path") if getattr(self, k)]
+        if lora_only and self.finetuning_type != "lora":
+            raise ValueError(f"`{lora_only[0]}` is only valid for `finetuning_type: lora` (as in LLaMA Factory)")
         if self.freeze_trainable_layers == 0:
             raise ValueError("`freeze_trainable_layers` must not be 0 (positive: the last N layers; negative: the first N)")
         return self
@@ -181,6 +197,20 @@ class TrainConfig(BaseModel):
         return self.lora_alpha or self.lora_rank * 2
 
     @property
+    def trainer_extras(self) -> dict[str, Any]:
+        """Keys passed through to transformers' `TrainingArguments` as written (`include_num_input_tokens_seen`,
+        `neftune_noise_alpha`, `lr_scheduler_kwargs`, ...)."""
+        return dict(self.model_extra or {})
+
+    @property
+    def additional_targets(self) -> list[str]:
+        return split_names(self.additional_target)
+
+    @property
+    def adapters(self) -> list[str]:
+        return split_names(self.adapter_name_or_path)
+
+    @property
     def use_packing(self) -> bool:
         return bool(self.packing) or self.neat_packing
 
@@ -193,9 +223,9 @@ class TrainConfig(BaseModel):
         return self.gradient_checkpointing
 
     def anchored(self, cwd: Path) -> TrainConfig:
-        """A copy whose relative paths (`dataset_dir`, `output_dir`, `resume_from_checkpoint`, `deepspeed`, and
-        `model_name_or_path` when it is a local folder) are made absolute against `cwd`, so a recorded run can
-        be executed later from any directory or by another process."""
+        """A copy whose relative paths (`dataset_dir`, `output_dir`, `resume_from_checkpoint`, `deepspeed`,
+        `adapter_name_or_path`, `cache_dir`, and `model_name_or_path` when it is a local folder) are made absolute
+        against `cwd`, so a recorded run can be executed later from any directory or by another process."""
         def absolute(value: str | None, must_exist: bool = False) -> str | None:
             if value is None:
                 return None
@@ -205,8 +235,10 @@ class TrainConfig(BaseModel):
             full = cwd / path
             return str(full) if (full.exists() or not must_exist) else value
 
+        adapters = ",".join(str(absolute(a)) for a in self.adapters) or None
         return self.model_copy(update={
             "model_name_or_path": absolute(self.model_name_or_path, must_exist=True),
+            "adapter_name_or_path": adapters, "cache_dir": absolute(self.cache_dir),
             "dataset_dir": absolute(self.dataset_dir), "output_dir": absolute(self.output_dir),
             "resume_from_checkpoint": absolute(self.resume_from_checkpoint), "deepspeed": absolute(self.deepspeed),
         })
@@ -215,15 +247,6 @@ class TrainConfig(BaseModel):
         """`dataset_dir` as LLaMA Factory opens it: relative to the working directory (not the YAML's folder)."""
         path = Path(self.dataset_dir).expanduser()
         return path if path.is_absolute() else (cwd or Path.cwd()) / path
-
-
-FIELD_NAMES: tuple[str, ...] = tuple(TrainConfig.model_fields)
-
-
-def nearest_key(key: str) -> str | None:
-    """The valid key closest to a misspelt one, or None when nothing is close."""
-    matches = difflib.get_close_matches(key, FIELD_NAMES, n=1, cutoff=0.6)
-    return matches[0] if matches else None
 
 
 def _read(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
@@ -250,17 +273,6 @@ def _read(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _unknown_keys(data: Mapping[str, Any]) -> None:
-    unknown = [str(key) for key in data if key not in TrainConfig.model_fields]
-    if not unknown:
-        return
-    key = unknown[0]
-    near = nearest_key(key)
-    hint = f"Did you mean `{near}`?" if near else "See LLaMA Factory's SFT keys in docs/train.md"
-    more = f" (and {len(unknown) - 1} more: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
-    raise ConfigError(f"Unknown training key `{key}`{more}", hint=hint)
-
-
 def _validation_error(exc: ValidationError) -> ConfigError:
     problems = []
     for err in exc.errors():
@@ -271,8 +283,7 @@ def _validation_error(exc: ValidationError) -> ConfigError:
 
 def load_train_config(source: str | Path | Mapping[str, Any], **overrides: Any) -> TrainConfig:
     """Read a LLaMA Factory-style SFT config (YAML path or dict), with optional key overrides."""
-    data = _read(source) | overrides
-    _unknown_keys(data)
+    data = sort_extra_keys(_read(source) | overrides, TrainConfig.model_fields)
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as exc:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
 from loreforge.errors import ConfigError, UserError
@@ -279,16 +279,21 @@ class TokenizerChatTemplate:
     name = "tokenizer"
     efficient_eos = False
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, default_system: str | None = None, enable_thinking: bool = True) -> None:
         if not isinstance(getattr(tokenizer, "chat_template", None), str):
             raise ConfigError("The tokenizer has no chat template", hint=f"Set `template` to one of {_names()}")
         self.tokenizer = tokenizer
+        self.default_system = default_system
+        self.enable_thinking = enable_thinking  # a variable the template may read (Qwen3's does)
 
     def _text(self, messages: list[dict[str, str]], generation: bool) -> str:
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation)
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation,
+                                                  enable_thinking=self.enable_thinking)
         return str(text)
 
     def segments(self, conversation: Conversation, tokenizer: Any = None) -> list[Segment]:
+        if not conversation.system and self.default_system:
+            conversation = replace(conversation, system=self.default_system)
         messages = conversation.as_dicts()
         offset = 1 if conversation.system else 0
         segments: list[Segment] = []
@@ -313,12 +318,16 @@ def _names() -> str:
     return ", ".join(sorted(TEMPLATES))
 
 
-def get_template(name: str | None, tokenizer: Any = None) -> Template:
-    """A named template, or with `name=None` the tokenizer's own chat template."""
+def get_template(name: str | None, tokenizer: Any = None, *, default_system: str | None = None,
+                 enable_thinking: bool = True) -> Template:
+    """A named template, or with `name=None` the tokenizer's own chat template. `default_system` replaces the
+    template's default system text (LLaMA Factory's key of that name); `enable_thinking` reaches a tokenizer
+    template that reads it (none of the named templates is a reasoning template, so it changes nothing there)."""
     if name is None:
-        return TokenizerChatTemplate(tokenizer)
+        return TokenizerChatTemplate(tokenizer, default_system, enable_thinking)
     if name in TEMPLATES:
-        return TEMPLATES[name]
+        template = TEMPLATES[name]
+        return template if default_system is None else replace(template, default_system=default_system)
     near = difflib.get_close_matches(name, list(TEMPLATES), n=1)
     hint = f"Did you mean `{near[0]}`? " if near else ""
     raise ConfigError(

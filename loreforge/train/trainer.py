@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from loreforge.errors import ConfigError, MissingDependency, UserError
-from loreforge.train.adapter import quiet_peft
 from loreforge.train.config import TrainConfig
 from loreforge.train.data import IGNORE_INDEX, LoadedDataset, encode, load_dataset, pack
+from loreforge.train.methods import apply_finetuning, param_summary
 from loreforge.train.templates import ChatTemplate, get_template
 
 logger = logging.getLogger(__name__)
@@ -81,9 +81,10 @@ def _resolve(path: str, cwd: Path) -> Path:
 # ---------------------------------------------------------------- model
 
 
-def model_source(name_or_path: str, cwd: Path) -> str:
+def model_source(name_or_path: str, cwd: Path, revision: str = "main", cache_dir: str | None = None) -> str:
     """A local folder (relative to `cwd`), else a hub id: downloaded from ModelScope when `USE_MODELSCOPE_HUB=1`
-    (as LLaMA Factory does), otherwise passed to transformers for the Hugging Face Hub / its cache."""
+    (as LLaMA Factory does: `revision` main is ModelScope's master), otherwise passed to transformers for the
+    Hugging Face Hub / its cache."""
     local = _resolve(name_or_path, cwd)
     if local.exists():
         return str(local)
@@ -93,13 +94,22 @@ def model_source(name_or_path: str, cwd: Path) -> str:
         except ImportError as exc:
             raise MissingDependency("modelscope", purpose="downloading models from ModelScope (USE_MODELSCOPE_HUB=1)") from exc
         try:
-            return str(snapshot_download(name_or_path))
+            return str(snapshot_download(name_or_path, revision="master" if revision == "main" else revision,
+                                         cache_dir=cache_dir))
         except Exception as exc:  # noqa: BLE001 - any hub failure becomes one clear error
             raise UserError(
                 f"Cannot download `{name_or_path}` from ModelScope", got=f"{type(exc).__name__}: {exc}",
                 hint="Check the model id and the network, or pass a local folder as `model_name_or_path`",
             ) from exc
     return name_or_path
+
+
+def hub_options(config: TrainConfig) -> dict[str, Any]:
+    """`from_pretrained` options from the config: remote code, cache folder and revision (LLaMA Factory's)."""
+    options: dict[str, Any] = {"trust_remote_code": config.trust_remote_code, "revision": config.model_revision}
+    if config.cache_dir:
+        options["cache_dir"] = config.cache_dir
+    return options
 
 
 def load_dtype(config: TrainConfig, on_gpu: bool, bf16_supported: bool) -> str:
@@ -120,7 +130,7 @@ def load_model(config: TrainConfig, model_path: str, on_gpu: bool) -> tuple[Any,
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    kwargs: dict[str, Any] = {"trust_remote_code": config.trust_remote_code}
+    kwargs: dict[str, Any] = hub_options(config)
     tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
     bf16_ok = on_gpu and bool(torch.cuda.is_bf16_supported())
     dtype = getattr(torch, load_dtype(config, on_gpu, bf16_ok))
@@ -129,61 +139,6 @@ def load_model(config: TrainConfig, model_path: str, on_gpu: bool) -> tuple[Any,
         kwargs["attn_implementation"] = attn
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype, **kwargs)
     return tokenizer, model
-
-
-def _lora_targets(model: Any, targets: list[str]) -> list[str]:
-    import torch
-
-    if targets != ["all"]:
-        return targets
-    names = {name.split(".")[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
-    names.discard("lm_head")
-    names.discard(getattr(model.get_output_embeddings(), "__name__", "lm_head"))
-    return sorted(names)
-
-
-def apply_finetuning(model: Any, config: TrainConfig) -> Any:
-    """LoRA adapter (peft), full, or freeze (the last `freeze_trainable_layers` decoder layers trainable)."""
-    if config.finetuning_type == "full":
-        model.requires_grad_(True)
-        return model
-    if config.finetuning_type == "freeze":
-        layers = int(getattr(model.config, "num_hidden_layers", 0))
-        n = config.freeze_trainable_layers
-        chosen = range(max(0, layers - n), layers) if n > 0 else range(min(-n, layers))
-        keep = {f".layers.{i}." for i in chosen}
-        for name, param in model.named_parameters():
-            param.requires_grad_(any(k in name for k in keep))
-        _upcast_trainable(model)
-        return model
-    from peft import LoraConfig, TaskType, get_peft_model
-
-    lora = LoraConfig(
-        task_type=TaskType.CAUSAL_LM, r=config.lora_rank, lora_alpha=config.effective_lora_alpha,
-        lora_dropout=config.lora_dropout, target_modules=_lora_targets(model, config.lora_targets),
-        use_rslora=config.use_rslora, use_dora=config.use_dora,
-    )
-    try:
-        with quiet_peft():
-            model = get_peft_model(model, lora)
-    except ValueError as exc:
-        raise ConfigError("Cannot apply LoRA to this model", got=str(exc), hint="Check `lora_target`") from exc
-    _upcast_trainable(model)
-    return model
-
-
-def _upcast_trainable(model: Any) -> None:
-    import torch
-
-    for param in model.parameters():
-        if param.requires_grad and param.dtype != torch.float32:
-            param.data = param.data.float()
-
-
-def param_summary(model: Any) -> str:
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    return f"trainable params: {trainable:,} || all params: {total:,} || trainable%: {100 * trainable / total:.4f}"
 
 
 # ---------------------------------------------------------------- data
@@ -297,7 +252,7 @@ def _checkpointing(config: TrainConfig, source: str, on_gpu: bool) -> Any:
         return Checkpointing(config.gradient_checkpointing_choice, "set in the config")
     from transformers import AutoConfig
 
-    model_config = AutoConfig.from_pretrained(source, trust_remote_code=config.trust_remote_code)
+    model_config = AutoConfig.from_pretrained(source, **hub_options(config))
     autocast_16 = on_gpu and (config.bf16 or config.fp16)
     dtype_bytes = 2 if autocast_16 or load_dtype(config, on_gpu, True) != "float32" else 4
     return decide_checkpointing(None, model_config, config.per_device_train_batch_size, config.cutoff_len, dtype_bytes,
@@ -310,32 +265,34 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on
 
     warmup: int | float = config.warmup_steps or min(config.warmup_ratio, 0.999999)
     eval_strategy = config.eval_strategy if has_eval else "no"
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(output_dir), learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler_type, warmup_steps=warmup,
+        num_train_epochs=config.num_train_epochs, max_steps=config.max_steps,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        per_device_eval_batch_size=config.per_device_eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        logging_steps=config.logging_steps, save_strategy=config.save_strategy, save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit, save_only_model=config.save_only_model,
+        eval_strategy=eval_strategy, eval_steps=config.eval_steps,
+        load_best_model_at_end=config.load_best_model_at_end and eval_strategy != "no",
+        metric_for_best_model=config.metric_for_best_model, greater_is_better=config.greater_is_better,
+        seed=config.seed, data_seed=config.seed, report_to=config.report_to,
+        bf16=on_gpu and config.bf16, fp16=on_gpu and config.fp16, use_cpu=not on_gpu,
+        deepspeed=config.deepspeed, dataloader_num_workers=config.dataloader_num_workers,
+        ddp_timeout=config.ddp_timeout, remove_unused_columns=False,
+        weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, adam_beta1=config.adam_beta1,
+        adam_beta2=config.adam_beta2, adam_epsilon=config.adam_epsilon,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+        **_checkpointing_arguments(checkpointing, TrainingArguments),
+        **({"optim": config.optim} if config.optim else {}),
+        ddp_find_unused_parameters=False,  # every trainable parameter takes part in each step (LLaMA Factory's choice)
+        prediction_loss_only=True,  # evaluation needs the loss only: no logits gathered across batches
+    )
+    kwargs.update(config.trainer_extras)  # transformers' own keys from the YAML, as written
     try:
-        return TrainingArguments(
-            output_dir=str(output_dir), learning_rate=config.learning_rate,
-            lr_scheduler_type=config.lr_scheduler_type, warmup_steps=warmup,
-            num_train_epochs=config.num_train_epochs, max_steps=config.max_steps,
-            per_device_train_batch_size=config.per_device_train_batch_size,
-            per_device_eval_batch_size=config.per_device_eval_batch_size,
-            gradient_accumulation_steps=config.gradient_accumulation_steps,
-            logging_steps=config.logging_steps, save_strategy=config.save_strategy, save_steps=config.save_steps,
-            save_total_limit=config.save_total_limit, save_only_model=config.save_only_model,
-            eval_strategy=eval_strategy, eval_steps=config.eval_steps,
-            load_best_model_at_end=config.load_best_model_at_end and eval_strategy != "no",
-            metric_for_best_model=config.metric_for_best_model, greater_is_better=config.greater_is_better,
-            seed=config.seed, data_seed=config.seed, report_to=config.report_to,
-            bf16=on_gpu and config.bf16, fp16=on_gpu and config.fp16, use_cpu=not on_gpu,
-            deepspeed=config.deepspeed, dataloader_num_workers=config.dataloader_num_workers,
-            ddp_timeout=config.ddp_timeout, remove_unused_columns=False,
-            weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, adam_beta1=config.adam_beta1,
-            adam_beta2=config.adam_beta2, adam_epsilon=config.adam_epsilon,
-            train_sampling_strategy="group_by_length" if config.group_by_length else "random",
-            **_checkpointing_arguments(checkpointing, TrainingArguments),
-            **({"optim": config.optim} if config.optim else {}),
-            ddp_find_unused_parameters=False,  # every trainable parameter takes part in each step (LLaMA Factory's choice)
-            prediction_loss_only=True,  # evaluation needs the loss only: no logits gathered across batches
-        )
-    except ValueError as exc:
+        return TrainingArguments(**kwargs)
+    except (TypeError, ValueError) as exc:
         raise ConfigError("Invalid training arguments", got=str(exc)) from exc
 
 
@@ -397,6 +354,7 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     from loreforge.train.callbacks import make_log_callback
     from loreforge.train.collate import SFTCollator
     from loreforge.train.loss import make_trainer_class
+    from loreforge.train.optim import with_loraplus
 
     output_dir = _resolve(config.output_dir, cwd)
     on_gpu = torch.cuda.is_available()
@@ -407,12 +365,13 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     # weights already sharded across the processes (transformers' HfDeepSpeedConfig), not whole on each GPU.
     has_eval = bool(config.eval_datasets) or config.val_size > 1e-6
     loaded = read_datasets(config, cwd, say)
-    source = model_source(config.model_name_or_path, cwd)
+    source = model_source(config.model_name_or_path, cwd, config.model_revision, config.cache_dir)
     checkpointing = _checkpointing(config, source, on_gpu)
     say(f"gradient checkpointing: {'on' if checkpointing.enabled else 'off'} ({checkpointing.reason})")
     args = training_arguments(config, output_dir, has_eval, on_gpu, checkpointing.enabled)
     tokenizer, model = load_model(config, source, on_gpu)
-    template = get_template(config.template, tokenizer)
+    template = get_template(config.template, tokenizer, default_system=config.default_system,
+                            enable_thinking=config.enable_thinking)
     if isinstance(template, ChatTemplate):
         template.prepare_tokenizer(tokenizer)
         tokenizer.chat_template = template.jinja()  # saved with the model: prompts as in training
@@ -421,14 +380,18 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     train_set, eval_set = build_datasets(config, loaded, tokenizer, template, say)
     say(f"train examples: {len(train_set)}, eval examples: {len(eval_set) if eval_set else 0}")
     model.config.use_cache = False
-    model = apply_finetuning(model, config)
+    model = apply_finetuning(model, config, cwd, say)
     if checkpointing.enabled and config.finetuning_type != "full":
         model.enable_input_require_grads()
     say(param_summary(model))
     callbacks = [make_log_callback(output_dir, say, on_progress)]
     if config.early_stopping_steps:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_steps))
-    trainer = make_trainer_class(Trainer)(
+    trainer_class = make_trainer_class(Trainer)
+    if config.loraplus_lr_ratio and config.finetuning_type == "lora":
+        trainer_class = with_loraplus(trainer_class, config.loraplus_lr_ratio, config.loraplus_lr_embedding)
+        say(f"LoRA+: lora_B learning rate x{config.loraplus_lr_ratio:g}")
+    trainer = trainer_class(
         model=model, args=args,
         train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
         data_collator=SFTCollator(tokenizer.pad_token_id), callbacks=callbacks,
