@@ -197,6 +197,9 @@ def test_llamafactory_features_we_lack_are_accepted_off_and_refused_on() -> None
         load_train_config({"model_name_or_path": "m", "quantization_bit": 4, "quantization_method": "bnb"})
     with pytest.raises(ConfigError, match="the GaLore optimizer"):
         load_train_config({"model_name_or_path": "m", "use_galore": True})
+    with pytest.raises(ConfigError, match="`hf_hub_token` is not taken from a config file.* Set the HF_TOKEN"):
+        load_train_config({"model_name_or_path": "m", "hf_hub_token": "hf_secret"})
+    assert "hf_hub_token" not in load_train_config({"model_name_or_path": "m", "hf_hub_token": None}).model_dump()
 
 
 def test_transformers_training_arguments_pass_through() -> None:

@@ -8,6 +8,8 @@ take them:
   switched off, as LLaMA Board writes many of them into every saved `training_args.yaml` (`use_galore: false`,
   `enable_liger_kernel: false`), together with its own settings (`galore_rank: 16`), which then do nothing.
   Switched on, it is an error naming the feature: a run never trains differently from what its file says.
+- A hub token (`hf_hub_token`, `ms_hub_token`) is refused: the config is stored with the run, so the token
+  belongs in the environment (`HF_TOKEN`, `MODELSCOPE_API_TOKEN`).
 - Anything else is an unknown key, named with the nearest valid one.
 """
 
@@ -66,6 +68,8 @@ UNSUPPORTED: tuple[Feature, ...] = (
     Feature("token accuracy in evaluation", "compute_accuracy"),
     Feature("unshuffled training data", "disable_shuffling"),
 )
+# Hub tokens: refused in a config, which is stored with the run; the environment variable does the same job.
+TOKENS = {"hf_hub_token": "HF_TOKEN", "ms_hub_token": "MODELSCOPE_API_TOKEN"}
 # Settings with no effect on a run, which LLaMA Board also writes.
 IGNORED = frozenset({"preprocessing_batch_size", "print_param_status", "low_cpu_mem_usage", "use_fast_tokenizer",
                      "data_shared_file_system", "use_reentrant_gc", "infer_dtype"})
@@ -95,6 +99,9 @@ def sort_extra_keys(data: Mapping[str, Any], own: Iterable[str]) -> dict[str, An
     if not extra:
         return dict(data)
     for key in extra:
+        if key in TOKENS and is_on(data[key]):
+            raise ConfigError(f"`{key}` is not taken from a config file: the config is stored with the run",
+                              hint=f"Set the {TOKENS[key]} environment variable instead")
         feature = _SWITCHES.get(key)
         if feature is not None and is_on(data[key]):
             raise ConfigError(
@@ -102,7 +109,7 @@ def sort_extra_keys(data: Mapping[str, Any], own: Iterable[str]) -> dict[str, An
                 hint=f"Remove `{key}` (or set it to false/null) to train without it, or run this config with "
                      "llamafactory-cli",
             )
-    dropped = set(_SWITCHES) | set(_SETTINGS) | IGNORED
+    dropped = set(_SWITCHES) | set(_SETTINGS) | set(TOKENS) | IGNORED
     left = [key for key in extra if key not in dropped]
     trainer_args = trainer_argument_names() if left else frozenset()
     unknown = [key for key in left if key not in trainer_args]
