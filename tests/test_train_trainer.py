@@ -241,3 +241,21 @@ def test_a_broken_dataset_fails_before_the_model_loads(workspace: Path) -> None:
     # The model path does not exist either; the dataset is read first, so its error is the one reported.
     with pytest.raises(ConfigError, match=r"broken\.json is not valid JSON"):
         run_training(config(dataset="broken", model_name_or_path="no-such-model", output_dir="out_broken"), cwd=workspace)
+
+
+def test_missing_integrations_fail_before_anything_loads(workspace: Path, tmp_path: Path) -> None:
+    import importlib.util
+
+    from loreforge.errors import MissingDependency, NotFound
+
+    # model_name_or_path does not exist either: these checks come first.
+    with pytest.raises(NotFound, match="DeepSpeed config .*nothing.json does not exist"):
+        run_training(config(model_name_or_path="no-such-model", deepspeed="nothing.json", output_dir="o1"), cwd=workspace)
+    if importlib.util.find_spec("deepspeed") is None:
+        ds = tmp_path / "ds.json"
+        ds.write_text('{"zero_optimization": {"stage": 2}}', encoding="utf-8")
+        with pytest.raises(MissingDependency, match="'deepspeed' is needed for `deepspeed` in the training config"):
+            run_training(config(model_name_or_path="no-such-model", deepspeed=str(ds), output_dir="o2"), cwd=workspace)
+    if importlib.util.find_spec("comet_ml") is None:
+        with pytest.raises(MissingDependency, match="'comet_ml' is needed for `report_to: comet_ml`"):
+            run_training(config(model_name_or_path="no-such-model", report_to=["comet_ml"], output_dir="o3"), cwd=workspace)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loreforge.errors import ConfigError, MissingDependency, UserError
+from loreforge.errors import ConfigError, MissingDependency, NotFound, UserError
 from loreforge.train.config import TrainConfig
 from loreforge.train.data import IGNORE_INDEX, LoadedDataset, encode, load_dataset, pack
 from loreforge.train.methods import apply_finetuning, param_summary
@@ -259,6 +259,30 @@ def _checkpointing(config: TrainConfig, source: str, on_gpu: bool) -> Any:
                                 free_memory_bytes(on_gpu), full=config.finetuning_type == "full")
 
 
+# `report_to` names and the packages transformers needs for them (any one of each tuple).
+REPORTERS = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",), "mlflow": ("mlflow",),
+             "comet_ml": ("comet_ml",), "clearml": ("clearml",), "swanlab": ("swanlab",), "trackio": ("trackio",)}
+
+
+def check_integrations(config: TrainConfig, cwd: Path) -> None:
+    """The DeepSpeed config file and the packages that `deepspeed` and `report_to` need, checked before anything
+    loads, so a missing one is a clear error in seconds rather than a failure after the weights load."""
+    import importlib.util
+
+    if config.deepspeed:
+        path = _resolve(config.deepspeed, cwd)
+        if not path.is_file():
+            raise NotFound(f"DeepSpeed config {path} does not exist",
+                           hint="Point `deepspeed` at a JSON file such as examples/deepspeed/ds_z2_config.json")
+        if importlib.util.find_spec("deepspeed") is None:
+            raise MissingDependency("deepspeed", purpose="`deepspeed` in the training config")
+    reporters = [config.report_to] if isinstance(config.report_to, str) else list(config.report_to)
+    for name in reporters:
+        packages = REPORTERS.get(name, ())
+        if packages and not any(importlib.util.find_spec(p) is not None for p in packages):
+            raise MissingDependency(packages[0], purpose=f"`report_to: {name}`")
+
+
 def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool, checkpointing: bool) -> Any:
     """transformers' TrainingArguments for the run, with gradient checkpointing as decided (`_checkpointing`)."""
     from transformers import TrainingArguments
@@ -364,6 +388,7 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     # TrainingArguments before the model: with a DeepSpeed ZeRO-3 config this makes `from_pretrained` load the
     # weights already sharded across the processes (transformers' HfDeepSpeedConfig), not whole on each GPU.
     has_eval = bool(config.eval_datasets) or config.val_size > 1e-6
+    check_integrations(config, cwd)
     loaded = read_datasets(config, cwd, say)
     source = model_source(config.model_name_or_path, cwd, config.model_revision, config.cache_dir)
     checkpointing = _checkpointing(config, source, on_gpu)
