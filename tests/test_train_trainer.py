@@ -243,12 +243,17 @@ def test_a_broken_dataset_fails_before_the_model_loads(workspace: Path) -> None:
         run_training(config(dataset="broken", model_name_or_path="no-such-model", output_dir="out_broken"), cwd=workspace)
 
 
-def test_missing_integrations_fail_before_anything_loads(workspace: Path, tmp_path: Path) -> None:
+def test_preflight_problems_fail_before_anything_loads(workspace: Path, tmp_path: Path) -> None:
     import importlib.util
 
-    from loreforge.errors import MissingDependency, NotFound
+    from loreforge.errors import MissingDependency, NotFound, UserError
 
     # model_name_or_path does not exist either: these checks come first.
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    with pytest.raises(UserError, match="`output_dir` .*a-file is a file"):
+        run_training(config(model_name_or_path="no-such-model", output_dir=str(tmp_path / "a-file")), cwd=workspace)
+    with pytest.raises(UserError, match="Cannot write to `output_dir`"):
+        run_training(config(model_name_or_path="no-such-model", output_dir=str(tmp_path / "a-file" / "out")), cwd=workspace)
     with pytest.raises(NotFound, match="DeepSpeed config .*nothing.json does not exist"):
         run_training(config(model_name_or_path="no-such-model", deepspeed="nothing.json", output_dir="o1"), cwd=workspace)
     if importlib.util.find_spec("deepspeed") is None:

@@ -264,10 +264,13 @@ REPORTERS = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)
              "comet_ml": ("comet_ml",), "clearml": ("clearml",), "swanlab": ("swanlab",), "trackio": ("trackio",)}
 
 
-def check_integrations(config: TrainConfig, cwd: Path) -> None:
-    """The DeepSpeed config file and the packages that `deepspeed` and `report_to` need, checked before anything
-    loads, so a missing one is a clear error in seconds rather than a failure after the weights load."""
+def preflight(config: TrainConfig, cwd: Path, output_dir: Path) -> None:
+    """What a run needs besides the model and the data, checked before anything loads, so a problem is a clear
+    error in seconds rather than a failure after the weights load (or after training, when saving): a writable
+    `output_dir`, the DeepSpeed config file, and the packages that `deepspeed` and `report_to` need."""
     import importlib.util
+
+    _check_writable(output_dir)
 
     if config.deepspeed:
         path = _resolve(config.deepspeed, cwd)
@@ -281,6 +284,19 @@ def check_integrations(config: TrainConfig, cwd: Path) -> None:
         packages = REPORTERS.get(name, ())
         if packages and not any(importlib.util.find_spec(p) is not None for p in packages):
             raise MissingDependency(packages[0], purpose=f"`report_to: {name}`")
+
+
+def _check_writable(output_dir: Path) -> None:
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UserError(f"`output_dir` {output_dir} is a file", hint="Point `output_dir` at a folder")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / f".loreforge-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"Cannot write to `output_dir` {output_dir}", got=exc.strerror or str(exc),
+                        hint="Pick a folder you can write, on a disk with room for checkpoints") from exc
 
 
 def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool, checkpointing: bool) -> Any:
@@ -388,7 +404,7 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     # TrainingArguments before the model: with a DeepSpeed ZeRO-3 config this makes `from_pretrained` load the
     # weights already sharded across the processes (transformers' HfDeepSpeedConfig), not whole on each GPU.
     has_eval = bool(config.eval_datasets) or config.val_size > 1e-6
-    check_integrations(config, cwd)
+    preflight(config, cwd, output_dir)
     loaded = read_datasets(config, cwd, say)
     source = model_source(config.model_name_or_path, cwd, config.model_revision, config.cache_dir)
     checkpointing = _checkpointing(config, source, on_gpu)
