@@ -32,7 +32,8 @@ class LoreForgeError(Exception):
         if self.expected is not None:
             parts.append(f"expected {self.expected}")
         if self.got is not None:
-            parts.append(f"got {self.got}")
+            got = self.got[:-1] if self.got.endswith(".") and not self.got.endswith("..") else self.got
+            parts.append(f"got {got}")  # one full stop at the end, not two
         text = ": ".join(parts[:1]) + ("" if len(parts) == 1 else " — " + ", ".join(parts[1:]))
         if self.hint:
             hint = self.hint.strip()
