@@ -250,9 +250,9 @@ def test_preflight_problems_fail_before_anything_loads(workspace: Path, tmp_path
 
     # model_name_or_path does not exist either: these checks come first.
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
-    with pytest.raises(UserError, match="`output_dir` .*a-file is a file"):
+    with pytest.raises(UserError, match="cannot write to .*a-file — got a file, not a folder"):
         run_training(config(model_name_or_path="no-such-model", output_dir=str(tmp_path / "a-file")), cwd=workspace)
-    with pytest.raises(UserError, match="Cannot write to `output_dir`"):
+    with pytest.raises(UserError, match="cannot write to .*a-file/out"):
         run_training(config(model_name_or_path="no-such-model", output_dir=str(tmp_path / "a-file" / "out")), cwd=workspace)
     with pytest.raises(NotFound, match="DeepSpeed config .*nothing.json does not exist"):
         run_training(config(model_name_or_path="no-such-model", deepspeed="nothing.json", output_dir="o1"), cwd=workspace)

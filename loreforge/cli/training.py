@@ -174,9 +174,11 @@ def runs_show(run_id: int, follow: bool, as_json: bool) -> None:
     """Show one train run (with --follow: its progress until it ends)."""
     import time
 
+    from loreforge.jobs import ACTIVE
+
     r = service().get_run(run_id)
     last = None
-    while follow and r.status in ("queued", "running", "cancelling"):
+    while follow and r.status in ACTIVE:
         text = _progress_text(r.progress) or r.status
         if text != last:
             click.echo(f"run {r.id} {r.status}: {text}, elapsed {r.progress.get('elapsed_time', '-')}, "

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from loreforge.export.formats import SCHEMA_PROBE, convert
 from loreforge.export.options import ExportOptions
 from loreforge.export.split import PairKey, balance, key_of, split_pairs
 from loreforge.export.writers import EXTENSIONS, RowWriter, WriteResult, open_writer, output_name
+from loreforge.paths import writable_dir
 from loreforge.records import QAPair
 
 PairsFactory = Callable[[], Iterator[QAPair]]
@@ -103,8 +103,6 @@ def select(pairs_factory: PairsFactory, options: ExportOptions, manifest_extra: 
 def prepare_out_dir(out_dir: Path, force: bool) -> Path:
     """Create (or, with `force`, clear the export names in) the folder; UserError when refused or unwritable."""
     out_dir = Path(out_dir).expanduser().absolute()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"cannot write to {out_dir}", got="a file, not a folder", hint="Choose a folder with --out")
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not force:
             raise UserError(
@@ -118,15 +116,7 @@ def prepare_out_dir(out_dir: Path, force: bool) -> Path:
                     shutil.rmtree(target)
             elif target.exists() or target.is_symlink():
                 target.unlink()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
-            pass
-    except OSError as exc:
-        raise UserError(
-            f"cannot write to {out_dir}", got=exc.strerror or str(exc), hint="Choose a writable folder with --out"
-        ) from exc
-    return out_dir
+    return writable_dir(out_dir, hint="Choose a writable folder with --out")
 
 
 def _open(outputs: list[Output]) -> list[RowWriter]:

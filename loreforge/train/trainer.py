@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from loreforge.errors import ConfigError, MissingDependency, NotFound, UserError
+from loreforge.paths import writable_dir
 from loreforge.train.config import TrainConfig
 from loreforge.train.data import IGNORE_INDEX, LoadedDataset, encode, load_dataset, pack
 from loreforge.train.methods import apply_finetuning, param_summary
@@ -270,7 +271,7 @@ def preflight(config: TrainConfig, cwd: Path, output_dir: Path) -> None:
     `output_dir`, the DeepSpeed config file, and the packages that `deepspeed` and `report_to` need."""
     import importlib.util
 
-    _check_writable(output_dir)
+    writable_dir(output_dir, hint="Point `output_dir` at a folder you can write, with room for checkpoints")
 
     if config.deepspeed:
         path = _resolve(config.deepspeed, cwd)
@@ -284,19 +285,6 @@ def preflight(config: TrainConfig, cwd: Path, output_dir: Path) -> None:
         packages = REPORTERS.get(name, ())
         if packages and not any(importlib.util.find_spec(p) is not None for p in packages):
             raise MissingDependency(packages[0], purpose=f"`report_to: {name}`")
-
-
-def _check_writable(output_dir: Path) -> None:
-    if output_dir.exists() and not output_dir.is_dir():
-        raise UserError(f"`output_dir` {output_dir} is a file", hint="Point `output_dir` at a folder")
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        probe = output_dir / f".loreforge-write-check-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(f"Cannot write to `output_dir` {output_dir}", got=exc.strerror or str(exc),
-                        hint="Pick a folder you can write, on a disk with room for checkpoints") from exc
 
 
 def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on_gpu: bool, checkpointing: bool) -> Any:

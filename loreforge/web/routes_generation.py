@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from loreforge.jobs import ACTIVE
 from loreforge.service import Service
 from loreforge.settings import DEFAULT_PAGE_SIZE
 from loreforge.views import DatasetItemView, Deleted, JobView, PageView, QuestionView, TagView, UsageView
@@ -167,7 +168,7 @@ async def job_events(job_id: int, s: Service = Depends(svc)) -> StreamingRespons
                 last = state
                 data = {"id": job.id, "status": job.status, "done": job.done, "failed": job.failed, "total": job.total}
                 yield f"event: progress\ndata: {json.dumps(data)}\n\n"
-            if job.status not in ("queued", "running", "cancelling"):
+            if job.status not in ACTIVE:
                 yield f"event: end\ndata: {json.dumps({'status': job.status})}\n\n"
                 return
             await asyncio.sleep(SSE_POLL_S)

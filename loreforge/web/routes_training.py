@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from loreforge.jobs import ACTIVE
 from loreforge.service import Service
 from loreforge.train.launch import Launch
 from loreforge.views import EnvView, MergedModelView, TinyModelView, TrainRunView
@@ -82,7 +83,7 @@ async def run_events(run_id: int, s: Service = Depends(svc)) -> StreamingRespons
             if payload != last:
                 yield f"data: {payload}\n\n"
                 last = payload
-            if run.status not in ("queued", "running", "cancelling"):
+            if run.status not in ACTIVE:
                 return
             await asyncio.sleep(1.0)
             run = await asyncio.to_thread(s.get_run, run_id)
