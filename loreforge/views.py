@@ -9,6 +9,23 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 T = TypeVar("T")
+V = TypeVar("V", bound=BaseModel)
+
+
+class _Overlay:
+    """An ORM row seen through derived values: `extra` first, then the row's own attributes."""
+
+    def __init__(self, row: Any, extra: dict[str, Any]) -> None:
+        self._row, self._extra = row, extra
+
+    def __getattr__(self, name: str) -> Any:
+        return self._extra[name] if name in self._extra else getattr(self._row, name)
+
+
+def from_row(view: type[V], row: Any, **extra: Any) -> V:
+    """A view built from an ORM row's attributes (pydantic's `from_attributes`); `extra` gives the fields that
+    are derived (an effective status, counts, a masked key) or renamed."""
+    return view.model_validate(_Overlay(row, extra), from_attributes=True)
 
 
 class Counts(BaseModel):
@@ -195,25 +212,38 @@ class JobFailure(BaseModel):
 
 
 class JobView(BaseModel):
+    """One piece of long work of any kind (questions, answers, score, train): the one life cycle's view."""
+
     id: int
     project_id: int | None
     kind: str
-    status: str
+    status: str = Field(description="queued, running, cancelling, completed, completed_with_failures, failed, cancelled or interrupted")
     total: int
     done: int
     failed: int
+    skipped: int = Field(0, description="Items another job did or was doing (two processes split the work)")
     params: dict[str, Any]
+    progress: dict[str, Any] = Field({}, description="Kind-specific live detail (a training step's loss, time left) and notes")
     error: str | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    heartbeat_at: datetime | None = None
     failures: list[JobFailure] = []
+    skips: list[JobFailure] = Field([], description="Skipped items with the job that has them")
 
     @property
     def summary(self) -> str:
-        if self.status == "completed_with_failures":
-            return f"completed with {self.failed} failed ({self.done} done of {self.total})"
-        return f"{self.status} ({self.done} done, {self.failed} failed, of {self.total})"
+        unit = self.progress.get("unit")
+        if unit:
+            text = f"{self.status} ({self.done} of {self.total} {unit})"
+        elif self.status == "completed_with_failures":
+            text = f"completed with {self.failed} failed ({self.done} done of {self.total})"
+        else:
+            text = f"{self.status} ({self.done} done, {self.failed} failed, of {self.total})"
+        notes = [f"{self.skipped} done or held by another job"] if self.skipped else []
+        notes += [str(n) for n in self.progress.get("notes", [])]
+        return text + ("; " + "; ".join(notes) if notes else "")
 
 
 class TagView(BaseModel):
@@ -352,6 +382,7 @@ class TrainRunView(BaseModel):
     finished_at: datetime | None
     progress: dict[str, Any] = {}
     log_file: str | None = None
+    job_id: int | None = None  # the run's life cycle: `loreforge jobs show JOB_ID`
 
 
 class MergedModelView(BaseModel):

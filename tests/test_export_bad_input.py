@@ -48,7 +48,7 @@ def test_force_replaces_export_files_and_keeps_others(tmp_path: Path) -> None:
     out = tmp_path / "out"
     export_dataset(Factory(PAIRS), out, make_options(format="alpaca", val_size=0.25))
     (out / "notes.txt").write_text("mine", encoding="utf-8")
-    result = export_dataset(Factory(PAIRS), out, make_options(format="alpaca"), force=True)
+    result = export_dataset(Factory(PAIRS), out, make_options(format="alpaca", val_size=0.0), force=True)
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "notes.txt", "train.json"]  # stale val.json gone
     assert result.counts["train"] == len(PAIRS)
 

@@ -86,7 +86,7 @@ GRID = [(f"{fmt}/{cot}", {"format": fmt, "cot": cot}) for fmt in FORMATS for cot
 @pytest.mark.parametrize("file_type", ["json", "jsonl", "csv"])
 @pytest.mark.parametrize("name,values", GRID + VARIANTS, ids=[n for n, _ in GRID + VARIANTS])
 def test_format_golden(tmp_path: Path, name: str, values: dict[str, Any], file_type: str) -> None:
-    options = make_options(**values, file_type=file_type)
+    options = make_options(**{"val_size": 0.0, **values}, file_type=file_type)
     result = export_dataset(lambda: iter(PAIRS), tmp_path / "out", options, manifest_extra={"project": "golden"})
     assert result.counts == {"train": len(PAIRS), "val": 0, "total": len(PAIRS)}
     assert [p.name for p in result.files] == [f"train.{file_type}", "manifest.json"]
@@ -234,7 +234,7 @@ def test_llamafactory_without_split_or_system(tmp_path: Path) -> None:
     result = export_llamafactory(
         lambda: iter(PAIRS),
         tmp_path / "b",
-        make_options(format="alpaca"),
+        make_options(val_size=0.0, format="alpaca"),
         name="p",
         model_path_placeholder="/models/qwen",
     )

@@ -43,7 +43,7 @@ def test_csv_round_trips_embedded_newlines_and_quotes(tmp_path: Path) -> None:
 
 
 def test_csv_json_encodes_nested_values(tmp_path: Path) -> None:
-    options = make_options(format="messages", system_prompt='系统, "提示"', file_type="csv")
+    options = make_options(val_size=0.0, format="messages", system_prompt='系统, "提示"', file_type="csv")
     pair = QAPair(id=1, question='问\n"题"', answer="答,案")
     write_rows(iter([convert(pair, options)]), tmp_path / "m.csv", "csv")
     with (tmp_path / "m.csv").open(newline="", encoding="utf-8") as fh:
@@ -102,7 +102,7 @@ PAIRS = [
 @pytest.mark.parametrize("fmt", ["alpaca", "messages", "multilingual-thinking", "custom"])
 def test_parquet_loads_back(tmp_path: Path, fmt: str) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
-    options = make_options(format=fmt, file_type="parquet", cot="field", include_history=True)
+    options = make_options(val_size=0.0, format=fmt, file_type="parquet", cot="field", include_history=True)
     result = export_dataset(lambda: iter(PAIRS), tmp_path / "o", options)
     table = pq.read_table(result.files[0])
     assert table.num_rows == len(PAIRS)
@@ -113,7 +113,7 @@ def test_parquet_row_groups_and_all_null_columns(tmp_path: Path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     from loreforge.export.writers import ParquetWriter
 
-    options = make_options(format="multilingual-thinking")  # analysis/thinking all null
+    options = make_options(val_size=0.0, format="multilingual-thinking")  # analysis/thinking all null
     writer = ParquetWriter(tmp_path / "x.parquet", sample=convert(SCHEMA_PROBE, options), row_group_rows=7)
     for pair in PAIRS:
         writer.write(convert(pair, options))
@@ -138,7 +138,7 @@ def test_hf_folder_loads_with_load_from_disk(tmp_path: Path) -> None:
 
 def test_messages_jsonl_loads_with_datasets_json(tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
-    options = make_options(format="messages", file_type="jsonl", system_prompt="你是助手", cot="think")
+    options = make_options(val_size=0.0, format="messages", file_type="jsonl", system_prompt="你是助手", cot="think")
     result = export_dataset(lambda: iter(PAIRS), tmp_path / "m", options)
     ds = datasets.load_dataset(
         "json", data_files=str(result.files[0]), split="train", cache_dir=str(tmp_path / "cache")

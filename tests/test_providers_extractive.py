@@ -11,12 +11,13 @@ import pytest
 
 from loreforge.errors import ConfigError
 from loreforge.providers import CallDefaults, ExtractiveSettings
-from loreforge.providers.extractive import ExtractedQA, ExtractiveProvider
+from loreforge.generate.extractive import ExtractedQA, Extractor
+from loreforge.generate.strategies import ExtractiveStrategy, StageContext, check
 
 SHARED = Path(os.environ.get("LOREFORGE_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
 CORPUS = SHARED / "corpus" / "financial-2024q2"
 FILES = sorted(p for p in CORPUS.glob("*") if p.suffix in (".md", ".txt") and p.name != "SOURCE.md")
-PROVIDER = ExtractiveProvider(ExtractiveSettings())
+PROVIDER = Extractor(ExtractiveSettings())
 
 
 def chunks(text: str, size: int = 800) -> list[str]:
@@ -86,7 +87,25 @@ def test_empty_and_markup_only_input() -> None:
     assert PROVIDER.extract_questions("# 标题\n\n| a | b |\n|---|---|\n| 1 | 2 |", 3, "zh") == []
 
 
-def test_no_chat_ability_and_labelled_lower_quality() -> None:
-    assert "lower quality" in PROVIDER.quality and "lower quality" in (ExtractiveProvider.__doc__ or "").lower()
-    with pytest.raises(ConfigError, match="no chat ability"):
-        asyncio.run(PROVIDER.complete([{"role": "user", "content": "hi"}], CallDefaults().options()))
+def test_a_strategy_not_a_provider_and_labelled_lower_quality() -> None:
+    """Offline generation is a strategy: no complete() that raises; the stages it cannot do are refused by name
+    before any work starts, and it labels its rows `extractive`."""
+    from loreforge.errors import UserError
+    from loreforge.providers import ProviderConfig, make_provider
+
+    assert "lower quality" in (Extractor.__doc__ or "").lower()
+    strategy = ExtractiveStrategy(ExtractiveSettings())
+    assert strategy.source == "extractive" and not hasattr(strategy, "complete")
+    config = ProviderConfig(provider="extractive")
+    check(config, "questions")
+    check(config, "answers")
+    with pytest.raises(UserError, match="Scoring needs an LLM"):
+        check(config, "score")
+    with pytest.raises(UserError, match="needs an LLM"):
+        check(config, "rewrite")
+    with pytest.raises(ConfigError, match="extractive"):
+        make_provider(config)
+    from loreforge.settings import build_settings
+
+    ctx = StageContext("ping", None, None, build_settings({}), {}, CallDefaults().options())
+    assert "no LLM" in asyncio.run(strategy.ping(ctx))

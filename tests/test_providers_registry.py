@@ -12,7 +12,6 @@ import pytest
 
 from loreforge.errors import ConfigError, NeedsKey
 from loreforge.providers import PRESETS, CallDefaults, ProviderConfig, get_preset, make_provider
-from loreforge.providers.extractive import ExtractiveProvider
 from loreforge.providers.local import LocalProvider
 from loreforge.providers.ollama import OllamaProvider
 from loreforge.providers.openai_compat import OpenAICompatProvider
@@ -58,8 +57,8 @@ def test_custom_needs_a_base_url_and_unknown_names_are_listed() -> None:
 
 def test_other_kinds() -> None:
     assert isinstance(make_provider(ProviderConfig(provider="ollama", model="qwen3")), OllamaProvider)
-    extractive = make_provider(ProviderConfig(provider="extractive"))
-    assert isinstance(extractive, ExtractiveProvider) and extractive.endpoint == "extractive"
+    with pytest.raises(ConfigError, match="extractive"):  # a strategy (loreforge.generate.strategies), not a backend
+        make_provider(ProviderConfig(provider="extractive"))
     local = make_provider(ProviderConfig(provider="local", model="/models/qwen", adapter="/adapters/a"))
     assert isinstance(local, LocalProvider) and local.endpoint == "local"
 

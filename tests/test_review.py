@@ -119,11 +119,11 @@ def test_export_bundle_confirmed_only(svc: Service, qa: str, tmp_path: Path) -> 
 
 
 def test_export_import_export_round_trip(svc: Service, qa: str, tmp_path: Path) -> None:
-    first = svc.export(qa, tmp_path / "a", format="alpaca", include_all=True, cot="field")
+    first = svc.export(qa, tmp_path / "a", format="alpaca", include_all=True, cot="field", val_size=0)
     svc.create_project("copy")
     imported = svc.import_dataset("copy", Path(first.folder) / "train.json")
     assert imported.imported == first.counts["total"] and imported.format == "alpaca"
-    second = svc.export("copy", tmp_path / "b", format="alpaca", include_all=True, cot="field")
+    second = svc.export("copy", tmp_path / "b", format="alpaca", include_all=True, cot="field", val_size=0)
     assert (Path(first.folder) / "train.json").read_bytes() == (Path(second.folder) / "train.json").read_bytes()
 
 

@@ -157,9 +157,24 @@ def test_cancel_drops_the_in_flight_request_promptly(fake: FakeLLM) -> None:
     assert records[-1].error == "cancelled"
 
 
+class Misconfigured:
+    """A provider whose every call fails with a configuration error (not a ProviderError)."""
+
+    name, model, endpoint = "misconfigured", "m", "misconfigured"
+
+    async def complete(self, messages: Any, options: Any) -> Any:
+        raise ConfigError("this provider is not configured", hint="configure it")
+
+    async def list_models(self) -> list[str]:
+        return []
+
+    async def aclose(self) -> None:
+        return None
+
+
 def test_non_provider_errors_are_recorded_and_not_retried() -> None:
     records: list[CallRecord] = []
-    r = Runner(make_provider(ProviderConfig(provider="extractive")), RunnerSettings(), sink=records.append)
+    r = Runner(Misconfigured(), RunnerSettings(max_attempts=5), sink=records.append)
     with pytest.raises(ConfigError):
         asyncio.run(r.call(MSGS, options=CallDefaults().options(), meta=META))
-    assert len(records) == 1 and "no chat ability" in (records[0].error or "")
+    assert len(records) == 1 and "not configured" in (records[0].error or "")

@@ -103,7 +103,7 @@ def test_a_killed_worker_is_reported_and_the_run_resumes(svc: Service, workspace
         assert time.monotonic() < deadline and svc.get_run(run.id).status in ("queued", "running"), svc.get_run(run.id)
         time.sleep(0.05)
     with svc.db.session() as session:
-        pid = session.get(TrainRun, run.id).pid
+        pid = session.get(TrainRun, run.id).job.pid  # the life cycle is the run's job
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while svc.get_run(run.id).status == "running":

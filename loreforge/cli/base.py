@@ -57,14 +57,31 @@ def _close() -> None:
         svc.close()
 
 
+def open_service(home: str | None) -> "Service":
+    """The service one CLI invocation uses (tests put a recording service here)."""
+    from loreforge.service import Service
+    from loreforge.settings import AppConfig
+
+    return Service(AppConfig.from_env(home))
+
+
 def service() -> "Service":
     svc = _STATE.get("service")
     if svc is None:
-        from loreforge.service import Service
-        from loreforge.settings import AppConfig
-
-        svc = _STATE["service"] = Service(AppConfig.from_env(_STATE.get("home") or os.environ.get("LOREFORGE_HOME")))
+        svc = _STATE["service"] = open_service(_STATE.get("home") or os.environ.get("LOREFORGE_HOME"))
     return svc
+
+
+# Exit statuses of commands that run long work (documented in docs/generation.md): scripts can tell a job that
+# did everything from one that left items failed or was cancelled. 2 is click's usage error.
+EXIT_CODES = {"completed": 0, "failed": 1, "interrupted": 1, "completed_with_failures": 3, "cancelled": 4}
+
+
+def exit_for(status: str) -> None:
+    """End the command with the exit status of a job's final `status`."""
+    code = EXIT_CODES.get(status, 1)
+    if code:
+        raise SystemExit(code)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")

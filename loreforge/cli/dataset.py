@@ -9,53 +9,38 @@ import click
 from loreforge.cli import render
 from loreforge.cli.base import cli, json_option, service
 from loreforge.defaults import DEFAULT_PAGE_SIZE
+from loreforge.filter_fields import FIELDS, SCORE_FIELDS, FilterField
 
 
 def filter_options(fn: Any = None, *, scores: bool = True) -> Any:
-    """The dataset filter options shared by list/confirm/delete/score/check/export (`scores=False` leaves out
-    --min-score/--max-score, for `dataset score` where --min-score is the auto-confirm threshold)."""
+    """The dataset filter options shared by list/confirm/delete/score/check/export, one per filter field
+    (`loreforge.filter_fields`; `scores=False` leaves out --min-score/--max-score, for `dataset score` where
+    --min-score is the auto-confirm threshold)."""
     if fn is None:
         return lambda f: filter_options(f, scores=scores)
-    options = [
-        click.option("--ids", help="Item ids (comma or space separated)."),
-        click.option("--confirmed/--unconfirmed", "confirmed", default=None, help="Only confirmed / unconfirmed items."),
-        click.option("--tag", help="Only items with this tag."),
-    ]
-    if scores:
-        options += [
-            click.option("--min-score", "f_min_score", type=float, help="Only items scored at least this."),
-            click.option("--max-score", "f_max_score", type=float, help="Only items scored at most this."),
-        ]
-    options += [
-        click.option("--has-cot/--no-cot", "has_cot", default=None, help="Only items with / without chain of thought."),
-        click.option("--grounding-failed", is_flag=True, default=None, help="Only items that failed the grounding check."),
-        click.option("--duplicates", "duplicate", is_flag=True, default=None, help="Only items marked as duplicates."),
-        click.option("--search", "text", help="Only items whose question or answer contains this text."),
-        click.option("--document", "document_id", type=int, help="Only items from this source document."),
-        click.option("--label", help="Only items with this free label."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
+    for f in reversed(FIELDS):
+        if scores or f.name not in SCORE_FIELDS:
+            fn = _option(f)(fn)
     return fn
 
 
-def make_filter(opts: dict[str, Any]) -> Any:
-    from loreforge.service.dataset import DatasetFilter
+def _option(f: FilterField) -> Any:
+    if f.switch:
+        return click.option(f.cli, f.option_dest, default=None, help=f.help)
+    return click.option(f.cli, f.option_dest, type=str if f.many else f.type, help=f.help)
 
-    ids = opts.pop("ids", None)
-    data = {
-        "ids": [int(x) for x in ids.replace(",", " ").split()] if ids else None,
-        "confirmed": opts.pop("confirmed", None),
-        "tag": opts.pop("tag", None),
-        "min_score": opts.pop("f_min_score", None),
-        "max_score": opts.pop("f_max_score", None),
-        "has_cot": opts.pop("has_cot", None),
-        "grounding_failed": opts.pop("grounding_failed", None),
-        "duplicate": opts.pop("duplicate", None),
-        "text": opts.pop("text", None),
-        "document_id": opts.pop("document_id", None),
-        "label": opts.pop("label", None),
-    }
+
+def make_filter(opts: dict[str, Any]) -> Any:
+    """The DatasetFilter the options name (popped from `opts`); a list option takes "1,2 3"."""
+    from loreforge.filters import DatasetFilter
+
+    data = {f.name: opts.pop(f.option_dest, None) for f in FIELDS}
+    for f in FIELDS:
+        if f.many and data[f.name] is not None:
+            try:
+                data[f.name] = [f.type(x) for x in str(data[f.name]).replace(",", " ").split()]
+            except ValueError:
+                raise click.BadParameter(f"expected values such as 3,5,8, got {data[f.name]!r}", param_hint=f.cli) from None
     return DatasetFilter(**data)
 
 
@@ -166,7 +151,7 @@ def dataset_score(project_ref: str, model: str | None, auto: float | None, force
     bar = render.ProgressLine("score")
     job = service().score_dataset(project_ref, make_filter(opts), model=model, min_score=auto, force=force, on_progress=bar)
     bar.close()
-    render.as_json(job) if as_json else render.job_result(job)
+    render.job_outcome(job, as_json)
 
 
 @dataset.command("check")

@@ -94,11 +94,11 @@ def documents_show(project_ref: str, document_id: int, show_text: bool, as_json:
 def documents_delete(project_ref: str, document_id: int, yes: bool) -> None:
     """Delete a document and its chunks (its questions are kept, unlinked)."""
     svc = service()
-    d = svc.get_document(project_ref, document_id)
     if not yes:
+        d = svc.get_document(project_ref, document_id)
         click.confirm(f"Delete document {d.id} ({d.filename}) and its {d.chunks} chunks?", abort=True)
     result = svc.delete_document(project_ref, document_id)
-    click.echo(f"Deleted document {d.id} ({result.detail.get('chunks', 0)} chunks).")
+    click.echo(f"Deleted document {document_id} ({result.detail.get('chunks', 0)} chunks).")
 
 
 @cli.command()

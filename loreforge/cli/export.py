@@ -9,17 +9,17 @@ import click
 from loreforge.cli import render
 from loreforge.cli.base import CliError, cli, json_option, service
 from loreforge.cli.dataset import dataset, filter_options, make_filter
+from loreforge.defaults import DEFAULT_VAL_SIZE, EXPORT_TARGETS, FILE_TYPES, IMPORT_FORMATS
 
-FORMATS = ["alpaca", "sharegpt", "sharegpt-messages", "messages", "custom", "multilingual-thinking", "llamafactory", "hf"]
 
 
 @cli.command("export")
 @click.argument("project_ref", metavar="PROJECT")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="llamafactory", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_TARGETS), default="llamafactory", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write (refused if it has files, unless --force).")
-@click.option("--file-type", type=click.Choice(["json", "jsonl", "csv", "parquet"]), default="json", show_default=True)
+@click.option("--file-type", type=click.Choice([t for t in FILE_TYPES if t != "hf"]), default="json", show_default=True)
 @click.option("--all", "include_all", is_flag=True, help="Export every item, not only confirmed ones.")
-@click.option("--val-size", type=float, help="Share held out for validation (split by chunk or document).")
+@click.option("--val-size", type=float, help=f"Share held out for validation, split by chunk or document [default: {DEFAULT_VAL_SIZE}; 0: none].")
 @click.option("--split-by", type=click.Choice(["chunk", "document"]), help="Keep each chunk (or document) on one side.")
 @click.option("--seed", type=int, help="Seed of the split and the balancing.")
 @click.option("--cot", type=click.Choice(["think", "field", "none"]), help="Chain of thought: <think> prefix, own field, or none.")
@@ -58,7 +58,7 @@ def export_cmd(project_ref: str, fmt: str, out: str, file_type: str, include_all
 @dataset.command("import")
 @click.argument("project_ref", metavar="PROJECT")
 @click.argument("path", type=click.Path(dir_okay=False, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["auto", "alpaca", "sharegpt", "messages", "custom"]), default="auto", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="auto", show_default=True)
 @click.option("--map", "mapping", multiple=True, help="custom: our=theirs, e.g. --map question=prompt --map answer=completion.")
 @click.option("--keep-good", is_flag=True, help="Import the good records even when some are broken (the rest are listed).")
 @json_option

@@ -95,7 +95,7 @@ def questions_generate(project_ref: str, chunks: str | None, force: bool, model:
     bar = render.ProgressLine("questions")
     job = service().generate_questions(project_ref, chunk_ids=_ids(chunks), model=model, provider=provider, force=force, on_progress=bar)
     bar.close()
-    render.as_json(job) if as_json else render.job_result(job)
+    render.job_outcome(job, as_json)
 
 
 @questions.command("list")
@@ -169,7 +169,7 @@ def answers_generate(project_ref: str, question_ids: str | None, mode: str | Non
     job = service().generate_answers(project_ref, question_ids=_ids(question_ids), mode=mode, model=model,
                                      provider=provider, force=force, on_progress=bar)
     bar.close()
-    render.as_json(job) if as_json else render.job_result(job)
+    render.job_outcome(job, as_json)
 
 
 @answers.command("optimize")

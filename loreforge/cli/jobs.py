@@ -10,19 +10,22 @@ from loreforge.cli.base import cli, json_option, service
 
 @cli.group()
 def jobs() -> None:
-    """Background jobs: list, show, cancel, retry (reruns only what is not done)."""
+    """Long work of every kind (questions, answers, score, train): list, show, cancel, retry (reruns only what is
+    not done; a train run resumes from its last checkpoint)."""
 
 
 @jobs.command("list")
 @click.option("--project", "project_ref", help="Only this project's jobs.")
+@click.option("--kind", help="Only jobs of this kind (questions, answers, score, train).")
 @json_option
-def jobs_list(project_ref: str | None, as_json: bool) -> None:
+def jobs_list(project_ref: str | None, kind: str | None, as_json: bool) -> None:
     """List recent jobs."""
-    views = service().list_jobs(project_ref)
+    views = service().list_jobs(project_ref, kind=kind)
     if as_json:
         return render.as_json(views)
-    render.table(["id", "project", "kind", "status", "done", "failed", "total", "created"],
-                 [(j.id, j.project_id or "-", j.kind, j.status, j.done, j.failed, j.total, f"{j.created_at:%Y-%m-%d %H:%M}") for j in views])
+    render.table(["id", "project", "kind", "status", "done", "failed", "skipped", "total", "created"],
+                 [(j.id, j.project_id or "-", j.kind, j.status, j.done, j.failed, j.skipped, j.total,
+                   f"{j.created_at:%Y-%m-%d %H:%M}") for j in views])
 
 
 @jobs.command("show")
@@ -37,7 +40,7 @@ def jobs_show(job_id: int, as_json: bool) -> None:
 @jobs.command("cancel")
 @click.argument("job_id", type=int)
 def jobs_cancel(job_id: int) -> None:
-    """Ask a running job to stop; its in-flight calls are cancelled."""
+    """Ask a running job to stop (from any shell or machine); its worker stops at its next heartbeat."""
     job = service().cancel_job(job_id)
     click.echo(f"job {job.id}: {job.status}")
 
@@ -50,7 +53,7 @@ def jobs_retry(job_id: int, as_json: bool) -> None:
     bar = render.ProgressLine(f"job {job_id}")
     job = service().retry_job(job_id, on_progress=bar)
     bar.close()
-    render.as_json(job) if as_json else render.job_result(job)
+    render.job_outcome(job, as_json)
 
 
 @cli.command()

@@ -83,15 +83,15 @@ def project_rename(project_ref: str, new_name: str) -> None:
 def project_delete(project_ref: str, yes: bool) -> None:
     """Delete PROJECT with all its documents, chunks, questions and files."""
     svc = service()
-    v = svc.get_project(project_ref)
     if not yes:
+        v = svc.get_project(project_ref)
         click.confirm(
             f"Delete project '{v.name}' with {v.counts.documents} documents, {v.counts.chunks} chunks, "
             f"{v.counts.questions} questions and {v.counts.dataset_items} dataset items?",
             abort=True,
         )
-    svc.delete_project(v.id)
-    click.echo(f"Deleted project '{v.name}'.")
+    svc.delete_project(project_ref)
+    click.echo(f"Deleted project '{project_ref}'.")
 
 
 @cli.group()

@@ -85,10 +85,27 @@ class ProgressLine:
             click.echo("", err=True)
 
 
+SKIPS_SHOWN = 10
+
+
 def job_result(job: Any) -> None:
-    """Print a finished job's summary and each failure."""
+    """Print a job's summary (with its notes), each failure with its reason, and the items it left to others."""
     click.echo(f"job {job.id} ({job.kind}): {job.summary}")
+    if job.error:
+        click.echo(f"  error: {job.error}")
     for failure in job.failures:
         click.echo(f"  failed {failure.key}: {failure.error}")
+    for skip in job.skips[:SKIPS_SHOWN]:
+        click.echo(f"  skipped {skip.key}: {skip.error}")
+    if len(job.skips) > SKIPS_SHOWN:
+        click.echo(f"  ... and {len(job.skips) - SKIPS_SHOWN} more skipped (`loreforge jobs show {job.id} --json`)")
     if job.failed:
         click.echo(f"  rerun only the failed items with `loreforge jobs retry {job.id}`")
+
+
+def job_outcome(job: Any, json_out: bool) -> None:
+    """Print a job that ran in the foreground, then exit with its status's code (0 only when completed)."""
+    from loreforge.cli.base import exit_for
+
+    as_json(job) if json_out else job_result(job)
+    exit_for(job.status)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from loreforge.defaults import DEFAULT_VAL_SIZE, EXPORT_FORMATS, EXPORT_TARGETS, FILE_TYPES
 from loreforge.errors import ConfigError
 
 ExportFormat = Literal["alpaca", "sharegpt", "sharegpt-messages", "messages", "custom", "multilingual-thinking"]
@@ -19,15 +20,7 @@ FileType = Literal["json", "jsonl", "csv", "parquet", "hf"]
 CotMode = Literal["think", "field", "none"]
 SplitBy = Literal["document", "chunk"]
 
-EXPORT_FORMATS: tuple[str, ...] = (
-    "alpaca",
-    "sharegpt",
-    "sharegpt-messages",
-    "messages",
-    "custom",
-    "multilingual-thinking",
-)
-FILE_TYPES: tuple[str, ...] = ("json", "jsonl", "csv", "parquet", "hf")
+TARGETS = EXPORT_TARGETS
 CUSTOM_FIELD_KEYS: tuple[str, ...] = ("question", "answer", "cot", "system", "tag", "history")
 
 
@@ -53,7 +46,7 @@ class ExportOptions(BaseModel):
     file_type: FileType = "json"
     cot: CotMode = "none"
     system_prompt: str = ""
-    val_size: float = Field(default=0.0, ge=0.0, lt=1.0)
+    val_size: float = Field(default=DEFAULT_VAL_SIZE, ge=0.0, lt=1.0)
     split_by: SplitBy = "chunk"
     seed: int = 42
     balance_per_tag: int | None = Field(default=None, ge=1)

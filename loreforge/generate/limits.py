@@ -1,6 +1,6 @@
 """Shared limits per provider endpoint: concurrency, requests and tokens per window, and retry backoff.
 
-All runners talking to the same endpoint (base URL, or "local" / "extractive") in one event loop share one
+All runners talking to the same endpoint (base URL, or "local") in one event loop share one
 `EndpointGate`, so a project's jobs together never exceed the endpoint's limits. When several live runners
 register different limits for one endpoint, the strictest wins: the smallest concurrency, and for each
 rate the registration with the lowest rate. A runner's registration ends with `Runner.aclose()` or when

@@ -1,8 +1,8 @@
 """LLM providers behind one async seam: `complete(messages, options) -> Completion`.
 
 Backends: OpenAI-compatible HTTP (`openai_compat`, with presets in `presets`), Ollama's native API
-(`ollama`), a local Hugging Face model (`local`, the [train] extra) and the extractive no-LLM provider
-(`extractive`). Build one with `make_provider(ProviderConfig(...))`; the runner in
+(`ollama`) and a local Hugging Face model (`local`, the [train] extra). The `extractive` preset is not a
+provider but the offline generation strategy (`loreforge.generate.strategies`). Build one with `make_provider(ProviderConfig(...))`; the runner in
 `loreforge.generate.runner` carries every call. Defaults live in `config`.
 """
 

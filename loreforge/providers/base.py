@@ -1,8 +1,7 @@
 """The provider seam: one async `complete(messages, options) -> Completion`, and the records around it.
 
-Every LLM backend (OpenAI-compatible HTTP, Ollama, a local Hugging Face model, the extractive no-LLM
-provider) implements `Provider`. The runner (`loreforge.generate.runner`) is the only caller in the
-pipeline; it adds concurrency limits, rate limits, retries and call records on top.
+Every LLM backend (OpenAI-compatible HTTP, Ollama, a local Hugging Face model) implements `Provider`. The
+runner (`loreforge.generate.runner`) is the only caller in the pipeline; it adds concurrency limits, rate limits, retries and call records on top.
 """
 
 from __future__ import annotations

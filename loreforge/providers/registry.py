@@ -89,21 +89,23 @@ def _local(config: ProviderConfig, preset: Preset) -> Provider:
     return LocalProvider(model=config.model, adapter=config.adapter, settings=config.local)
 
 
-def _extractive(config: ProviderConfig, preset: Preset) -> Provider:
-    from loreforge.providers.extractive import ExtractiveProvider
-
-    return ExtractiveProvider(settings=config.extractive)
-
-
+# The `extractive` preset has no backend: it names the offline generation strategy
+# (loreforge.generate.strategies), which makes no LLM call at all.
 BACKENDS: dict[Kind, Callable[[ProviderConfig, Preset], Provider]] = {
     "openai": _openai,
     "ollama": _ollama,
     "local": _local,
-    "extractive": _extractive,
 }
 
 
 def make_provider(config: ProviderConfig) -> Provider:
     """The provider for `config`. Raises ConfigError / NeedsKey with a fix when the config is incomplete."""
     preset = get_preset(config.provider)
-    return BACKENDS[preset.kind](config, preset)
+    backend = BACKENDS.get(preset.kind)
+    if backend is None:
+        raise ConfigError(
+            f"'{config.provider}' is not an LLM provider", expected="a provider with an endpoint (see `loreforge models presets`)",
+            got=f"the {preset.kind} generation strategy, which makes no LLM call",
+            hint="Open it with loreforge.generate.strategies.open_strategy; configure an LLM with `loreforge models add`",
+        )
+    return backend(config, preset)

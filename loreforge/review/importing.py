@@ -17,13 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
+from loreforge.defaults import IMPORT_FORMATS
 from loreforge.errors import NotFound, UserError
 from loreforge.review.dataset import ImportedPair, ImportFailed, ImportIssue, ImportResult
 from loreforge.review.layouts import LAYOUTS, PAIR_FIELDS, BadRecord, custom, detect
 from loreforge.review.readers import READERS, RawRecord
 
 ImportFormat = Literal["auto", "alpaca", "sharegpt", "messages", "multilingual-thinking", "custom"]
-IMPORT_FORMATS: tuple[str, ...] = ("auto", "alpaca", "sharegpt", "messages", "multilingual-thinking", "custom")
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(READERS)
 _DETECT_HINT = (
     "expected alpaca (instruction/output), sharegpt (conversations), messages (messages), "

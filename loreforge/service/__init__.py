@@ -1,24 +1,53 @@
 """THE application layer: one method per user action.
 
 The CLI, the REST API and the web UI are thin shells over `Service`; anything one of them can do, the others
-can do too. Each stage module (ingest, chunk, ...) stays pure; this layer reads inputs from the store, runs
-the stage and writes results back.
+can do too. `Service` puts the action groups side by side — each group derives from `ServiceBase` and nothing
+else, and what groups share lives in named helpers (`lookups`, `llm`, `stages`, `kinds`, `prompts`,
+`model_configs.generation`). Each stage module (ingest, chunk, generate, ...) stays pure; this layer reads
+inputs from the store, runs the stage and writes results back.
+
+Actions that call a model are async at heart (`agenerate_questions`, ...: awaitable from a notebook or an async
+app); their plain twins (`generate_questions`, ...) block, and work inside a running event loop too.
 """
 
 from __future__ import annotations
 
+from loreforge.service.answers import AnswerActions
+from loreforge.service.base import ServiceBase
 from loreforge.service.chunks import ChunkActions
+from loreforge.service.dataset import DatasetActions, DatasetFilter
 from loreforge.service.demo import DemoActions
+from loreforge.service.documents import DocumentActions, Source, Upload
+from loreforge.service.exporting import ExportActions
+from loreforge.service.importing import ImportActions
+from loreforge.service.jobs import JobActions
+from loreforge.service.model_configs import ModelConfigActions
+from loreforge.service.projects import ProjectActions
+from loreforge.service.prompts import PromptActions
+from loreforge.service.questions import QuestionActions
+from loreforge.service.scoring import ScoringActions
+from loreforge.service.splitting import SplitActions
+from loreforge.service.tags import TagActions
+from loreforge.service.train_runs import RunActions
 from loreforge.service.training import TrainingActions
 from loreforge.service.usage import UsageActions
-from loreforge.service.documents import DocumentActions, Source, Upload
-from loreforge.service.projects import ProjectActions
 from loreforge.settings import AppConfig
 
+GROUPS: tuple[type[ServiceBase], ...] = (
+    ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
+    QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
+    ImportActions, RunActions, TrainingActions, DemoActions,
+)
 
-class Service(DemoActions, UsageActions, TrainingActions, ProjectActions, DocumentActions, ChunkActions):
-    """Every user action of LoreForge. Open it with `Service()` (reads LOREFORGE_HOME and
-    LOREFORGE_DATABASE_URL) or `Service(AppConfig(home=..., database_url=...))`."""
+
+class Service(
+    ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
+    QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
+    ImportActions, RunActions, TrainingActions, DemoActions,
+):
+    """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
+    Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
+    `Service(AppConfig(home=..., database_url=...))`."""
 
 
 def open_service(home: str | None = None) -> Service:
@@ -102,4 +131,10 @@ ACTIONS: tuple[str, ...] = (
     "train_project",
 )
 
-__all__ = ["ACTIONS", "Service", "Source", "Upload", "open_service"]
+# Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
+ASYNC_ACTIONS: tuple[str, ...] = (
+    "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
+    "atest_model", "alist_remote_models",
+)
+
+__all__ = ["ACTIONS", "ASYNC_ACTIONS", "GROUPS", "DatasetFilter", "Service", "Source", "Upload", "open_service"]

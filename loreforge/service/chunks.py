@@ -7,10 +7,12 @@ from sqlalchemy import Integer, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from loreforge.errors import UserError
-from loreforge.service.splitting import SplitActions, text_hash
+from loreforge.service import lookups
+from loreforge.service.base import ServiceBase
+from loreforge.service.splitting import text_hash, unlink_questions
 from loreforge.settings import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from loreforge.store.models import Chunk, DatasetItem, Document, Project, Question
-from loreforge.views import ChunkView, Deleted, PageView
+from loreforge.views import ChunkView, Deleted, PageView, from_row
 
 
 def _check_page(page: int, page_size: int) -> None:
@@ -20,38 +22,40 @@ def _check_page(page: int, page_size: int) -> None:
         )
 
 
-class ChunkActions(SplitActions):
-    def _chunk_views(self, session: Session, chunks: list[Chunk]) -> list[ChunkView]:
-        if not chunks:
-            return []
-        ids = [c.id for c in chunks]
-        q_rows = session.execute(
-            select(Question.chunk_id, func.count(), func.sum(cast(Question.stale, Integer)))
-            .where(Question.chunk_id.in_(ids))
-            .group_by(Question.chunk_id)
-        ).all()
-        qcount = {cid: (n, int(s or 0)) for cid, n, s in q_rows}
-        names = dict(session.execute(select(Document.id, Document.filename).where(Document.id.in_({c.document_id for c in chunks}))).all())
-        return [
-            ChunkView(
-                id=c.id,
-                project_id=c.project_id,
-                document_id=c.document_id,
-                document=names.get(c.document_id, ""),
-                ordinal=c.ordinal,
-                text=c.text,
-                start=c.start,
-                end=c.end,
-                heading_path=c.heading_path,
-                size=c.size,
-                overlap=c.overlap,
-                edited=c.edited,
-                questions=qcount.get(c.id, (0, 0))[0],
-                stale_questions=qcount.get(c.id, (0, 0))[1],
-            )
-            for c in chunks
-        ]
+def chunk_views(session: Session, chunks: list[Chunk]) -> list[ChunkView]:
+    """Chunks as views, with their document's name and their (stale) question counts."""
+    if not chunks:
+        return []
+    ids = [c.id for c in chunks]
+    q_rows = session.execute(
+        select(Question.chunk_id, func.count(), func.sum(cast(Question.stale, Integer)))
+        .where(Question.chunk_id.in_(ids))
+        .group_by(Question.chunk_id)
+    ).all()
+    qcount = {cid: (n, int(s or 0)) for cid, n, s in q_rows}
+    names = dict(session.execute(select(Document.id, Document.filename).where(Document.id.in_({c.document_id for c in chunks}))).all())
+    return [from_row(ChunkView, c, document=names.get(c.document_id, ""), questions=qcount.get(c.id, (0, 0))[0],
+                     stale_questions=qcount.get(c.id, (0, 0))[1]) for c in chunks]
 
+
+def mark_stale(session: Session, chunk_ids: list[int]) -> None:
+    session.execute(update(Question).where(Question.chunk_id.in_(chunk_ids)).values(stale=True))
+    session.execute(update(DatasetItem).where(DatasetItem.chunk_id.in_(chunk_ids)).values(stale=True))
+
+
+def move_questions(session: Session, source_id: int, target_id: int) -> None:
+    """Move a chunk's questions and items to another chunk; a question the target already holds (same normalised
+    text) is kept unlinked and stale instead, so the target never holds one question twice."""
+    held = select(Question.norm_text).where(Question.chunk_id == target_id).scalar_subquery()
+    clashing = select(Question.id).where(Question.chunk_id == source_id, Question.norm_text.in_(held)).scalar_subquery()
+    session.execute(update(DatasetItem).where(DatasetItem.question_id.in_(clashing)).values(chunk_id=None, stale=True))
+    session.execute(update(Question).where(Question.id.in_(clashing)).values(chunk_id=None, stale=True)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Question).where(Question.chunk_id == source_id).values(chunk_id=target_id))
+    session.execute(update(DatasetItem).where(DatasetItem.chunk_id == source_id).values(chunk_id=target_id))
+
+
+class ChunkActions(ServiceBase):
     def list_chunks(
         self,
         project: str | int,
@@ -63,10 +67,10 @@ class ChunkActions(SplitActions):
         """Chunks in document order, optionally of one document and/or containing `text`."""
         _check_page(page, page_size)
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
             query = select(Chunk).where(Chunk.project_id == row.id)
             if document_id is not None:
-                self._document(session, row, document_id)
+                lookups.document(session, row, document_id)
                 query = query.where(Chunk.document_id == document_id)
             if text:
                 query = query.where(Chunk.text.contains(text, autoescape=True))
@@ -74,44 +78,43 @@ class ChunkActions(SplitActions):
             rows = session.scalars(
                 query.order_by(Chunk.document_id, Chunk.ordinal, Chunk.id).offset((page - 1) * page_size).limit(page_size)
             ).all()
-            return PageView[ChunkView](items=self._chunk_views(session, list(rows)), total=total, page=page, page_size=page_size)
+            return PageView[ChunkView](items=chunk_views(session, list(rows)), total=total, page=page, page_size=page_size)
 
     def get_chunk(self, project: str | int, chunk_id: int) -> ChunkView:
         with self.db.session() as session:
-            row = self._project(session, project)
-            return self._chunk_views(session, [self._chunk(session, row, chunk_id)])[0]
+            row = lookups.project(session, project)
+            return chunk_views(session, [lookups.chunk(session, row, chunk_id)])[0]
 
     def edit_chunk(self, project: str | int, chunk_id: int, text: str) -> ChunkView:
         """Replace a chunk's text. Its questions stay linked and are marked possibly stale."""
         if not text.strip():
             raise UserError("A chunk cannot be empty", hint="Delete the chunk instead with `loreforge chunks delete`")
         with self.db.session() as session:
-            row = self._project(session, project)
-            chunk = self._chunk(session, row, chunk_id)
+            row = lookups.project(session, project)
+            chunk = lookups.chunk(session, row, chunk_id)
             if text != chunk.text:
                 chunk.text, chunk.size, chunk.edited, chunk.text_hash = text, len(text), True, text_hash(text)
-                self._mark_stale(session, [chunk.id])
+                mark_stale(session, [chunk.id])
             session.flush()
-            return self._chunk_views(session, [chunk])[0]
+            return chunk_views(session, [chunk])[0]
 
     def merge_chunks(self, project: str | int, chunk_ids: list[int]) -> ChunkView:
         """Merge adjacent chunks of one document into the first; questions move to the merged chunk."""
         if len(set(chunk_ids)) < 2:
             raise UserError("Merging needs at least two chunk ids", got=str(chunk_ids))
         with self.db.session() as session:
-            row = self._project(session, project)
-            chunks = sorted((self._chunk(session, row, i) for i in set(chunk_ids)), key=lambda c: (c.ordinal, c.id))
+            row = lookups.project(session, project)
+            chunks = sorted((lookups.chunk(session, row, i) for i in set(chunk_ids)), key=lambda c: (c.ordinal, c.id))
             self._check_adjacent(session, row, chunks)
             first = chunks[0]
             markdown = self._markdown_if_needed(row, session, chunks)
             for nxt in chunks[1:]:
                 self._absorb(first, nxt, markdown)
-                session.execute(update(Question).where(Question.chunk_id == nxt.id).values(chunk_id=first.id))
-                session.execute(update(DatasetItem).where(DatasetItem.chunk_id == nxt.id).values(chunk_id=first.id))
+                move_questions(session, nxt.id, first.id)
                 session.delete(nxt)
             first.size, first.text_hash = len(first.text), text_hash(first.text)
             session.flush()
-            return self._chunk_views(session, [first])[0]
+            return chunk_views(session, [first])[0]
 
     def _check_adjacent(self, session: Session, project: Project, chunks: list[Chunk]) -> None:
         if len({c.document_id for c in chunks}) != 1:
@@ -136,7 +139,7 @@ class ChunkActions(SplitActions):
             return None
         doc = session.get(Document, chunks[0].document_id)
         assert doc is not None
-        return (self._project_dir(project) / doc.markdown_path).read_text(encoding="utf-8")
+        return (lookups.project_dir(self.config, project) / doc.markdown_path).read_text(encoding="utf-8")
 
     @staticmethod
     def _absorb(first: Chunk, nxt: Chunk, markdown: str | None) -> None:
@@ -153,8 +156,8 @@ class ChunkActions(SplitActions):
         """Split a chunk in two at a character position of its text; questions stay with the first half,
         marked stale."""
         with self.db.session() as session:
-            row = self._project(session, project)
-            chunk = self._chunk(session, row, chunk_id)
+            row = lookups.project(session, project)
+            chunk = lookups.chunk(session, row, chunk_id)
             head, tail = chunk.text[:position].rstrip(), chunk.text[position:].lstrip()
             if not (0 < position < len(chunk.text)) or not head.strip() or not tail.strip():
                 raise UserError(
@@ -186,9 +189,9 @@ class ChunkActions(SplitActions):
             if cut is not None:
                 chunk.end = cut - (position - len(head))
             session.add(second)
-            self._mark_stale(session, [chunk.id])
+            mark_stale(session, [chunk.id])
             session.flush()
-            return self._chunk_views(session, [chunk, second])
+            return chunk_views(session, [chunk, second])
 
     @staticmethod
     def _doc_offset(chunk: Chunk, position: int) -> int | None:
@@ -202,14 +205,9 @@ class ChunkActions(SplitActions):
         if not chunk_ids:
             raise UserError("No chunk ids given", hint="Pass one or more ids, e.g. `loreforge chunks delete P 12 13`")
         with self.db.session() as session:
-            row = self._project(session, project)
-            chunks = [self._chunk(session, row, i) for i in dict.fromkeys(chunk_ids)]
-            unlinked = self._unlink_questions(session, select(Chunk.id).where(Chunk.id.in_([c.id for c in chunks])))
+            row = lookups.project(session, project)
+            chunks = [lookups.chunk(session, row, i) for i in dict.fromkeys(chunk_ids)]
+            unlinked = unlink_questions(session, select(Chunk.id).where(Chunk.id.in_([c.id for c in chunks])))
             for chunk in chunks:
                 session.delete(chunk)
         return Deleted(deleted=len(chunks), detail={"unlinked_questions": unlinked})
-
-    @staticmethod
-    def _mark_stale(session: Session, chunk_ids: list[int]) -> None:
-        session.execute(update(Question).where(Question.chunk_id.in_(chunk_ids)).values(stale=True))
-        session.execute(update(DatasetItem).where(DatasetItem.chunk_id.in_(chunk_ids)).values(stale=True))

@@ -5,38 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from loreforge.errors import NotFound, UserError
-from loreforge.service.item_views import item_view
-from loreforge.service.tags import TagActions
+from loreforge.filters import DatasetFilter
+from loreforge.service import lookups
+from loreforge.service.base import ServiceBase
 from loreforge.settings import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from loreforge.store.models import Chunk, DatasetItem, Project
-from loreforge.views import BatchResult, CheckReport, DatasetItemView, DedupReport, PageView
+from loreforge.views import BatchResult, CheckReport, DatasetItemView, DedupReport, PageView, from_row
 
 RATING_MAX = 5
-
-
-class DatasetFilter(BaseModel):
-    """Which dataset items an action applies to (all given conditions must hold)."""
-
-    ids: list[int] | None = None
-    confirmed: bool | None = None
-    tag: str | None = None
-    min_score: float | None = Field(None, ge=0, le=5)
-    max_score: float | None = Field(None, ge=0, le=5)
-    has_cot: bool | None = None
-    grounding_failed: bool | None = None
-    duplicate: bool | None = None
-    stale: bool | None = None
-    text: str | None = None
-    document_id: int | None = None
-    label: str | None = None
-
-    def is_empty(self) -> bool:
-        return not any(v is not None for v in self.model_dump().values())
 
 
 def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
@@ -59,24 +39,37 @@ def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
     return query
 
 
-class DatasetActions(TagActions):
-    def _items(self, session: Session, row: Project, f: DatasetFilter | None) -> Select[Any]:
-        query = select(DatasetItem).where(DatasetItem.project_id == row.id)
-        return apply_filter(query, f) if f is not None else query
+def dataset_query(row: Project, f: DatasetFilter | None) -> Select[Any]:
+    """The project's dataset items matching `f` (all but its `label` condition: see `labelled`)."""
+    query = select(DatasetItem).where(DatasetItem.project_id == row.id)
+    return apply_filter(query, f) if f is not None else query
 
-    def _labelled(self, items: Any, f: DatasetFilter | None) -> list[DatasetItem]:
-        out = list(items)
-        return [i for i in out if f.label in (i.labels or [])] if f is not None and f.label else out
 
+def labelled(items: Any, f: DatasetFilter | None) -> list[DatasetItem]:
+    """`items` that carry the filter's free label (labels live in a JSON list, so this runs in Python)."""
+    out = list(items)
+    return [i for i in out if f.label in (i.labels or [])] if f is not None and f.label else out
+
+
+def matching(session: Session, row: Project, f: DatasetFilter | None) -> list[DatasetItem]:
+    return labelled(session.scalars(dataset_query(row, f).order_by(DatasetItem.id)), f)
+
+
+def item_view(item: DatasetItem, document_id: int | None = None, source_text: str | None = None) -> DatasetItemView:
+    return from_row(DatasetItemView, item, document_id=document_id, source_text=source_text, grounding=dict(item.grounding or {}),
+                    labels=list(item.labels or []))
+
+
+class DatasetActions(ServiceBase):
     def list_dataset(self, project: str | int, filter: DatasetFilter | None = None, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE) -> PageView[DatasetItemView]:
         """Dataset items in id order, filtered and paged."""
         if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise UserError("Invalid paging", expected=f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
         with self.db.session() as session:
-            row = self._project(session, project)
-            query = self._items(session, row, filter)
+            row = lookups.project(session, project)
+            query = dataset_query(row, filter)
             if filter is not None and filter.label:
-                matched = self._labelled(session.scalars(query.order_by(DatasetItem.id)), filter)
+                matched = labelled(session.scalars(query.order_by(DatasetItem.id)), filter)
                 total, rows = len(matched), matched[(page - 1) * page_size : page * page_size]
             else:
                 total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -84,17 +77,11 @@ class DatasetActions(TagActions):
             docs = dict(session.execute(select(Chunk.id, Chunk.document_id).where(Chunk.id.in_({r.chunk_id for r in rows if r.chunk_id}))).all())
             return PageView[DatasetItemView](items=[item_view(r, docs.get(r.chunk_id)) for r in rows], total=total, page=page, page_size=page_size)
 
-    def _item(self, session: Session, row: Project, item_id: int) -> DatasetItem:
-        item = session.get(DatasetItem, int(item_id))
-        if item is None or item.project_id != row.id:
-            raise NotFound(f"No dataset item {item_id} in project '{row.name}'", hint=f"List them with `loreforge dataset list {row.name}`")
-        return item
-
     def show_dataset_item(self, project: str | int, item_id: int) -> DatasetItemView:
         """One item with its source chunk's text beside it."""
         with self.db.session() as session:
-            row = self._project(session, project)
-            item = self._item(session, row, item_id)
+            row = lookups.project(session, project)
+            item = lookups.dataset_item(session, row, item_id)
             chunk = session.get(Chunk, item.chunk_id) if item.chunk_id else None
             return item_view(item, chunk.document_id if chunk else None, chunk.text if chunk else None)
 
@@ -104,8 +91,8 @@ class DatasetActions(TagActions):
     ) -> DatasetItemView:
         """Edit fields of one item; an edited answer needs a new grounding check."""
         with self.db.session() as session:
-            row = self._project(session, project)
-            item = self._item(session, row, item_id)
+            row = lookups.project(session, project)
+            item = lookups.dataset_item(session, row, item_id)
             for name, value in (("question", question), ("answer", answer)):
                 if value is not None and not value.strip():
                     raise UserError(f"The {name} cannot be empty")
@@ -126,7 +113,7 @@ class DatasetActions(TagActions):
         if rating is not None and not 0 <= rating <= RATING_MAX:
             raise UserError("Invalid rating", expected=f"0 to {RATING_MAX} stars", got=str(rating))
         with self.db.session() as session:
-            item = self._item(session, self._project(session, project), item_id)
+            item = lookups.dataset_item(session, lookups.project(session, project), item_id)
             item.rating = rating
             return item_view(item)
 
@@ -143,8 +130,8 @@ class DatasetActions(TagActions):
 
     def _batch(self, project: str | int, f: DatasetFilter, change: Any, with_session: bool = False) -> BatchResult:
         with self.db.session() as session:
-            row = self._project(session, project)
-            items = self._labelled(session.scalars(self._items(session, row, f)), f)
+            row = lookups.project(session, project)
+            items = matching(session, row, f)
             if f.ids:
                 missing = set(f.ids) - {i.id for i in items}
                 if missing and not any(v is not None for k, v in f.model_dump().items() if k != "ids"):
@@ -158,8 +145,8 @@ class DatasetActions(TagActions):
 
         failures: list[dict[str, Any]] = []
         with self.db.session() as session:
-            row = self._project(session, project)
-            items = self._labelled(session.scalars(self._items(session, row, filter)), filter)
+            row = lookups.project(session, project)
+            items = matching(session, row, filter)
             chunks = dict(session.execute(select(Chunk.id, Chunk.text).where(Chunk.id.in_({i.chunk_id for i in items if i.chunk_id}))).all())
             checked = 0
             for item in items:
@@ -180,12 +167,12 @@ class DatasetActions(TagActions):
         from loreforge.generate.dedup import DuplicateIndex
 
         with self.db.session() as session:
-            row = self._project(session, project)
-            limit = threshold if threshold is not None else self._settings(row).questions.dedup_threshold
+            row = lookups.project(session, project)
+            limit = threshold if threshold is not None else lookups.settings(row).questions.dedup_threshold
             index = DuplicateIndex()
             groups: dict[int, list[int]] = {}
             removed = 0
-            for item in session.scalars(self._items(session, row, None).order_by(DatasetItem.id)):
+            for item in session.scalars(dataset_query(row, None).order_by(DatasetItem.id)):
                 text = f"{item.question}\n{item.answer}"
                 hit = index.find(text, limit)
                 if hit is None:

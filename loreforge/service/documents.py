@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from loreforge.errors import IngestError, LoreForgeError
 from loreforge.records import LoadedDocument
-from loreforge.service.splitting import SplitActions
+from loreforge.service import lookups
+from loreforge.service.base import ServiceBase
+from loreforge.service.splitting import split_document, unlink_questions
 from loreforge.settings import IngestSettings
 from loreforge.store.models import Chunk, Document, Project
-from loreforge.views import Deleted, DocumentToc, DocumentView, IngestItem, IngestReport, ProjectToc, TocNode
+from loreforge.views import Deleted, DocumentToc, DocumentView, IngestItem, IngestReport, ProjectToc, TocNode, from_row
 
 log = logging.getLogger(__name__)
 COPY_BLOCK = 1 << 20
@@ -73,11 +75,12 @@ def save_stream(stream: BinaryIO, dest: Path, filename: str, limits: IngestSetti
     return written
 
 
-class DocumentActions(SplitActions):
+class DocumentActions(ServiceBase):
     def ingest(self, project: str | int, files: Iterable[str | Path | Source | Upload], split: bool = True) -> IngestReport:
         """Add files (paths, or uploads with a stream) to a project. Each file is converted, stored and (by
         default) split; a bad file is reported and the rest of the batch goes on."""
-        self.get_project(project)
+        with self.db.session() as session:
+            lookups.project(session, project)  # a missing project stops the batch before any file is read
         items: list[IngestItem] = []
         for entry in files:
             if isinstance(entry, Upload):
@@ -95,9 +98,9 @@ class DocumentActions(SplitActions):
     def _ingest_upload(self, project: str | int, filename: str, stream: BinaryIO, split: bool) -> IngestItem:
         """Ingest one upload (REST multipart): streamed to a temporary file under the project, then ingested."""
         with self.db.session() as session:
-            row = self._project(session, project)
-            limits = self._settings(row).ingest
-            tmp_dir = self._project_dir(row) / "tmp"
+            row = lookups.project(session, project)
+            limits = lookups.settings(row).ingest
+            tmp_dir = lookups.project_dir(self.config, row) / "tmp"
         from loreforge.ingest import safe_filename
 
         tmp = tmp_dir / f"upload-{hashlib.sha1(filename.encode('utf-8', 'replace')).hexdigest()[:8]}-{safe_filename(filename)}"
@@ -136,9 +139,9 @@ class DocumentActions(SplitActions):
         from loreforge.ingest import safe_filename
 
         with self.db.session() as session:
-            project = self._project(session, project_ref)
-            settings = self._settings(project)
-            project_dir = self._project_dir(project)
+            project = lookups.project(session, project_ref)
+            settings = lookups.settings(project)
+            project_dir = lookups.project_dir(self.config, project)
             if not source.path.is_file():
                 raise IngestError(source.filename, "no such file", hint="Check the path")
             check_upload(source.filename, source.path.stat().st_size, settings.ingest)
@@ -154,14 +157,14 @@ class DocumentActions(SplitActions):
             markdown_path = folder / "content.md"
             markdown_path.write_text(loaded.markdown, encoding="utf-8", newline="\n")
             with self.db.session() as session:
-                project = self._project(session, project_ref)
+                project = lookups.project(session, project_ref)
                 existing = self._find_duplicate(session, project.id, content_hash=digest, text_hash=text_hash)
                 if existing is not None:
                     if existing.stored_path != str(stored.relative_to(project_dir)):
                         shutil.rmtree(folder, ignore_errors=True)
                     return self._duplicate_item(session, source.filename, existing)
                 doc = self._add_document(session, project, source, loaded, digest, text_hash, stored, markdown_path)
-                chunks, warnings = (self._split_document(session, project, doc, loaded.markdown, settings) if split else (0, []))
+                chunks, warnings = (split_document(session, project, doc, loaded.markdown, settings) if split else (0, []))
                 return IngestItem(
                     filename=source.filename,
                     status="added",
@@ -214,7 +217,7 @@ class DocumentActions(SplitActions):
     ) -> Document:
         from loreforge.chunk import extract_toc
 
-        project_dir = self._project_dir(project)
+        project_dir = lookups.project_dir(self.config, project)
         doc = Document(
             project_id=project.id,
             filename=source.filename,
@@ -238,54 +241,38 @@ class DocumentActions(SplitActions):
 
     # -- documents -----------------------------------------------------------------------------------
     def _document_view(self, session: Session, project: Project, doc: Document) -> DocumentView:
-        base = self._project_dir(project)
+        base = lookups.project_dir(self.config, project)
         chunks = session.scalar(select(func.count()).select_from(Chunk).where(Chunk.document_id == doc.id)) or 0
-        return DocumentView(
-            id=doc.id,
-            project_id=doc.project_id,
-            filename=doc.filename,
-            format=doc.format,
-            title=doc.title,
-            size_bytes=doc.size_bytes,
-            char_count=doc.char_count,
-            pages=doc.pages,
-            encoding=doc.encoding,
-            chunks=chunks,
-            warnings=list(doc.warnings or []),
-            content_hash=doc.content_hash,
-            original_path=str(base / doc.stored_path),
-            markdown_path=str(base / doc.markdown_path),
-            split_settings=dict(doc.split_settings or {}),
-            created_at=doc.created_at,
-        )
+        return from_row(DocumentView, doc, chunks=chunks, warnings=list(doc.warnings or []), original_path=str(base / doc.stored_path),
+                        markdown_path=str(base / doc.markdown_path), split_settings=dict(doc.split_settings or {}))
 
     def list_documents(self, project: str | int) -> list[DocumentView]:
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
             docs = session.scalars(select(Document).where(Document.project_id == row.id).order_by(Document.id)).all()
             return [self._document_view(session, row, d) for d in docs]
 
     def get_document(self, project: str | int, document_id: int) -> DocumentView:
         with self.db.session() as session:
-            row = self._project(session, project)
-            return self._document_view(session, row, self._document(session, row, document_id))
+            row = lookups.project(session, project)
+            return self._document_view(session, row, lookups.document(session, row, document_id))
 
     def document_text(self, project: str | int, document_id: int) -> str:
         """The document's Markdown as stored."""
         with self.db.session() as session:
-            row = self._project(session, project)
-            doc = self._document(session, row, document_id)
-            path = self._project_dir(row) / doc.markdown_path
+            row = lookups.project(session, project)
+            doc = lookups.document(session, row, document_id)
+            path = lookups.project_dir(self.config, row) / doc.markdown_path
         return path.read_text(encoding="utf-8")
 
     def delete_document(self, project: str | int, document_id: int) -> Deleted:
         """Delete a document with its chunks and files; its questions and dataset items are kept, unlinked."""
         with self.db.session() as session:
-            row = self._project(session, project)
-            doc = self._document(session, row, document_id)
-            unlinked = self._unlink_questions(session, select(Chunk.id).where(Chunk.document_id == doc.id))
+            row = lookups.project(session, project)
+            doc = lookups.document(session, row, document_id)
+            unlinked = unlink_questions(session, select(Chunk.id).where(Chunk.document_id == doc.id))
             chunks = session.scalar(select(func.count()).select_from(Chunk).where(Chunk.document_id == doc.id)) or 0
-            folder = (self._project_dir(row) / doc.stored_path).parent
+            folder = (lookups.project_dir(self.config, row) / doc.stored_path).parent
             session.delete(doc)
         shutil.rmtree(folder, ignore_errors=True)
         return Deleted(deleted=1, detail={"chunks": chunks, "unlinked_questions": unlinked})
@@ -293,9 +280,9 @@ class DocumentActions(SplitActions):
     def toc(self, project: str | int, document_id: int | None = None) -> ProjectToc:
         """The table of contents (headings tree) of one document or of the whole project."""
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
             if document_id is not None:
-                docs = [self._document(session, row, document_id)]
+                docs = [lookups.document(session, row, document_id)]
             else:
                 docs = list(session.scalars(select(Document).where(Document.project_id == row.id).order_by(Document.id)))
             return ProjectToc(

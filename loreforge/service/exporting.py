@@ -11,16 +11,17 @@ from typing import Any
 from sqlalchemy import select
 
 from loreforge.records import QAPair
+from loreforge.service import lookups
 from loreforge.service.dataset import DatasetFilter
-from loreforge.service.scoring import ScoringActions
+from loreforge.service.base import ServiceBase
+from loreforge.service.dataset import apply_filter
 from loreforge.store.models import Chunk, DatasetItem
 from loreforge.views import ExportReport
 
 STREAM_BATCH = 1000
-FORMATS = ("alpaca", "sharegpt", "sharegpt-messages", "messages", "custom", "multilingual-thinking", "llamafactory", "hf")
 
 
-class ExportActions(ScoringActions):
+class ExportActions(ServiceBase):
     def export(
         self,
         project: str | int,
@@ -37,15 +38,15 @@ class ExportActions(ScoringActions):
         `options` are ExportOptions fields: cot, system_prompt, val_size, split_by, seed, balance_per_tag,
         custom_fields, include_history, reasoning_language."""
         from loreforge.errors import UserError
-        from loreforge.export import export_dataset, export_llamafactory, make_options
+        from loreforge.export import TARGETS, export_dataset, export_llamafactory, make_options
 
-        if format not in FORMATS:
-            raise UserError("Unknown export format", expected=", ".join(FORMATS), got=repr(format))
+        if format not in TARGETS:
+            raise UserError("Unknown export format", expected=", ".join(TARGETS), got=repr(format))
         f = filter or DatasetFilter()
         if not include_all and f.confirmed is None and not f.ids:
             f = f.model_copy(update={"confirmed": True})
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
             name, project_id = row.name, row.id
         layout = "sharegpt-messages" if format == "llamafactory" else ("alpaca" if format == "hf" else format)
         opts = make_options(format=layout, file_type="hf" if format == "hf" else file_type, **options)
@@ -65,7 +66,7 @@ class ExportActions(ScoringActions):
     def _stream_pairs(self, project_id: int, f: DatasetFilter) -> Iterator[QAPair]:
         """Dataset items as QAPairs, read in batches (an export of 300,000 items never holds them all)."""
         with self.db.session() as session:
-            query = self._items_by_id(project_id, f)
+            query = _items_by_id(project_id, f)
             rows = session.execute(query.execution_options(yield_per=STREAM_BATCH))
             for item, document_id in rows:
                 if f.label and f.label not in (item.labels or []):
@@ -77,17 +78,15 @@ class ExportActions(ScoringActions):
                     history=tuple((str(q), str(a)) for q, a in (item.history or [])),
                 )
 
-    @staticmethod
-    def _items_by_id(project_id: int, f: DatasetFilter) -> Any:
-        from loreforge.service.dataset import apply_filter
 
-        query = (
-            select(DatasetItem, Chunk.document_id)
-            .outerjoin(Chunk, Chunk.id == DatasetItem.chunk_id)
-            .where(DatasetItem.project_id == project_id)
-            .order_by(DatasetItem.id)
-        )
-        return apply_filter(query, f)
+def _items_by_id(project_id: int, f: DatasetFilter) -> Any:
+    query = (
+        select(DatasetItem, Chunk.document_id)
+        .outerjoin(Chunk, Chunk.id == DatasetItem.chunk_id)
+        .where(DatasetItem.project_id == project_id)
+        .order_by(DatasetItem.id)
+    )
+    return apply_filter(query, f)
 
 
 def _push(folder: Path, repo: str) -> None:

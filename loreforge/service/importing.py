@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
-from loreforge.service.exporting import ExportActions
+from loreforge.service import lookups
+from loreforge.service.base import ServiceBase
 from loreforge.store.models import DatasetItem
 from loreforge.views import ImportReport
 
@@ -20,7 +21,7 @@ INSERT_BATCH = 1000
 ISSUES_SHOWN = 200
 
 
-class ImportActions(ExportActions):
+class ImportActions(ServiceBase):
     def import_dataset(
         self, project: str | int, path: str | Path, format: str = "auto", mapping: dict[str, str] | None = None,
         keep_good_lines: bool = False,
@@ -31,7 +32,7 @@ class ImportActions(ExportActions):
         issues: list[ImportIssue] = []
         imported = 0
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
             batch: list[dict[str, Any]] = []
             for entry in stream:
                 if not isinstance(entry, ImportedPair):

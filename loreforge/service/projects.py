@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import select
 
 from loreforge.errors import Conflict, UserError
+from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.settings import build_settings, check_key, describe, flatten, parse_value
 from loreforge.store.models import ModelConfig, Project
-from loreforge.views import Deleted, ProjectView, SettingView
+from loreforge.views import Deleted, ProjectView, SettingView, from_row
 
 NAME_MAX = 200
+COPIED_CONFIG = ("name", "provider", "model", "base_url", "api_key_ref", "active")
 
 
 def _check_name(name: str) -> str:
@@ -30,15 +32,8 @@ def _check_name(name: str) -> str:
 
 class ProjectActions(ServiceBase):
     def _project_view(self, session: Any, project: Project) -> ProjectView:
-        return ProjectView(
-            id=project.id,
-            name=project.name,
-            description=project.description,
-            created_at=project.created_at,
-            updated_at=project.updated_at,
-            counts=self._counts(session, project.id),
-            path=str(self._project_dir(project)),
-        )
+        return from_row(ProjectView, project, counts=lookups.counts(session, project.id),
+                        path=str(lookups.project_dir(self.config, project)))
 
     def create_project(self, name: str, description: str = "", copy_from: str | None = None) -> ProjectView:
         """Create a project; `copy_from` copies settings and model configs from another project."""
@@ -47,7 +42,7 @@ class ProjectActions(ServiceBase):
             if session.scalar(select(Project).where(Project.name == name)) is not None:
                 raise Conflict(f"A project named '{name}' already exists", hint="Pick another name or delete the old one")
             settings: dict[str, Any] = {}
-            source = self._project(session, copy_from) if copy_from else None
+            source = lookups.project(session, copy_from) if copy_from else None
             if source is not None:
                 settings = dict(source.settings or {})
             project = Project(name=name, description=description, settings=settings)
@@ -55,19 +50,9 @@ class ProjectActions(ServiceBase):
             session.flush()
             if source is not None:
                 for mc in session.scalars(select(ModelConfig).where(ModelConfig.project_id == source.id)):
-                    session.add(
-                        ModelConfig(
-                            project_id=project.id,
-                            name=mc.name,
-                            provider=mc.provider,
-                            model=mc.model,
-                            base_url=mc.base_url,
-                            api_key_ref=mc.api_key_ref,
-                            options=dict(mc.options or {}),
-                            active=mc.active,
-                        )
-                    )
-            self._project_dir(project).mkdir(parents=True, exist_ok=True)
+                    session.add(ModelConfig(project_id=project.id, **{k: getattr(mc, k) for k in COPIED_CONFIG},
+                                            options=dict(mc.options or {})))
+            lookups.project_dir(self.config, project).mkdir(parents=True, exist_ok=True)
             return self._project_view(session, project)
 
     def list_projects(self) -> list[ProjectView]:
@@ -77,12 +62,12 @@ class ProjectActions(ServiceBase):
 
     def get_project(self, project: str | int) -> ProjectView:
         with self.db.session() as session:
-            return self._project_view(session, self._project(session, project))
+            return self._project_view(session, lookups.project(session, project))
 
     def rename_project(self, project: str | int, new_name: str) -> ProjectView:
         new_name = _check_name(new_name)
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
             clash = session.scalar(select(Project).where(Project.name == new_name))
             if clash is not None and clash.id != row.id:
                 raise Conflict(f"A project named '{new_name}' already exists", hint="Pick another name")
@@ -93,9 +78,9 @@ class ProjectActions(ServiceBase):
     def delete_project(self, project: str | int) -> Deleted:
         """Delete a project, its rows and its files."""
         with self.db.session() as session:
-            row = self._project(session, project)
-            counts = self._counts(session, row.id)
-            folder = self._project_dir(row)
+            row = lookups.project(session, project)
+            counts = lookups.counts(session, row.id)
+            folder = lookups.project_dir(self.config, row)
             session.delete(row)
         shutil.rmtree(folder, ignore_errors=True)
         return Deleted(deleted=1, detail=counts.model_dump())
@@ -103,14 +88,14 @@ class ProjectActions(ServiceBase):
     # -- settings ------------------------------------------------------------------------------------
     def show_settings(self, project: str | int) -> list[SettingView]:
         with self.db.session() as session:
-            overrides = dict(self._project(session, project).settings or {})
+            overrides = dict(lookups.project(session, project).settings or {})
         return [SettingView(**vars(info)) for info in describe(overrides)]
 
     def set_setting(self, project: str | int, key: str, value: Any) -> SettingView:
         """Set one dotted key (e.g. `split.max_length`); the whole settings object is validated first."""
         parsed = parse_value(key, value)
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
             overrides = dict(row.settings or {})
             overrides[key] = parsed
             settings = build_settings(overrides)  # raises ConfigError naming the key
@@ -122,7 +107,7 @@ class ProjectActions(ServiceBase):
         """Drop a project's override so the default applies again."""
         check_key(key)
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
             overrides = dict(row.settings or {})
             overrides.pop(key, None)
             build_settings(overrides)

@@ -11,6 +11,7 @@ from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from loreforge.errors import Conflict
+from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.settings import ProjectSettings
 from loreforge.store.models import Chunk, DatasetItem, Document, Project, Question
@@ -36,6 +37,64 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def refuse_if_questions(session: Session, project: Project, docs: list[Document]) -> None:
+    for doc in docs:
+        n = session.scalar(
+            select(func.count())
+            .select_from(Question)
+            .join(Chunk, Question.chunk_id == Chunk.id)
+            .where(Chunk.document_id == doc.id)
+        )
+        if n:
+            raise Conflict(
+                f"Document {doc.id} ({doc.filename}) has {n} questions on its chunks; re-splitting would unlink them",
+                hint=f"Re-run with --force to keep them unlinked and marked stale (`loreforge split {project.name} "
+                f"--document {doc.id} --force`)",
+            )
+
+def split_document(
+    session: Session, project: Project, doc: Document, markdown: str, settings: ProjectSettings
+) -> tuple[int, list[str]]:
+    """Split `markdown` and insert the chunks of `doc`; returns (chunk count, warnings)."""
+    from loreforge.chunk import split_text
+
+    result = split_text(markdown, settings.split)
+    rows: list[dict[str, Any]] = []
+    for ordinal, span in enumerate(result.chunks):
+        rows.append(
+            {
+                "project_id": project.id,
+                "document_id": doc.id,
+                "ordinal": ordinal,
+                "text": span.text,
+                "start": span.start,
+                "end": span.end,
+                "heading_path": span.heading,
+                "size": span.size,
+                "overlap": span.overlap,
+                "carried": span.carried,
+                "edited": False,
+                "text_hash": text_hash(span.text),
+            }
+        )
+        if len(rows) >= INSERT_BATCH:
+            session.execute(insert(Chunk), rows)
+            rows = []
+    if rows:
+        session.execute(insert(Chunk), rows)
+    doc.split_settings = settings.split.model_dump()
+    return len(result.chunks), list(result.warnings)
+
+def unlink_questions(session: Session, chunk_ids: Select[Any]) -> int:
+    """Detach questions and dataset items from chunks about to go; they are kept and marked stale."""
+    ids = chunk_ids.scalar_subquery()
+    n = session.execute(
+        update(Question).where(Question.chunk_id.in_(ids)).values(chunk_id=None, stale=True)
+    ).rowcount
+    session.execute(update(DatasetItem).where(DatasetItem.chunk_id.in_(ids)).values(chunk_id=None, stale=True))
+    return int(n or 0)
+
+
 class SplitActions(ServiceBase):
     def split(
         self,
@@ -52,21 +111,21 @@ class SplitActions(ServiceBase):
         if strategy:
             extra["split.strategy"] = strategy
         with self.db.session() as session:
-            row = self._project(session, project)
-            settings = self._settings(row, extra)
+            row = lookups.project(session, project)
+            settings = lookups.settings(row, extra)
             query = select(Document).where(Document.project_id == row.id).order_by(Document.id)
-            docs = [self._document(session, row, document_id)] if document_id is not None else list(session.scalars(query))
+            docs = [lookups.document(session, row, document_id)] if document_id is not None else list(session.scalars(query))
             if not force:
-                self._refuse_if_questions(session, row, docs)
+                refuse_if_questions(session, row, docs)
         items: list[SplitItem] = []
         for doc_ref in docs:
             with self.db.session() as session:
-                row = self._project(session, project)
-                doc = self._document(session, row, doc_ref.id)
-                markdown = (self._project_dir(row) / doc.markdown_path).read_text(encoding="utf-8")
-                unlinked = self._unlink_questions(session, select(Chunk.id).where(Chunk.document_id == doc.id))
+                row = lookups.project(session, project)
+                doc = lookups.document(session, row, doc_ref.id)
+                markdown = (lookups.project_dir(self.config, row) / doc.markdown_path).read_text(encoding="utf-8")
+                unlinked = unlink_questions(session, select(Chunk.id).where(Chunk.document_id == doc.id))
                 session.execute(delete(Chunk).where(Chunk.document_id == doc.id))
-                count, warnings = self._split_document(session, row, doc, markdown, settings)
+                count, warnings = split_document(session, row, doc, markdown, settings)
                 del markdown
                 items.append(
                     SplitItem(document_id=doc.id, filename=doc.filename, chunks=count, warnings=warnings, unlinked_questions=unlinked)
@@ -75,61 +134,3 @@ class SplitActions(ServiceBase):
             ids = [i.document_id for i in items]
             sizes = list(session.scalars(select(Chunk.size).where(Chunk.document_id.in_(ids)))) if ids else []
         return SplitReport(strategy=settings.split.strategy, documents=items, stats=chunk_stats(sizes))
-
-    def _refuse_if_questions(self, session: Session, project: Project, docs: list[Document]) -> None:
-        for doc in docs:
-            n = session.scalar(
-                select(func.count())
-                .select_from(Question)
-                .join(Chunk, Question.chunk_id == Chunk.id)
-                .where(Chunk.document_id == doc.id)
-            )
-            if n:
-                raise Conflict(
-                    f"Document {doc.id} ({doc.filename}) has {n} questions on its chunks; re-splitting would unlink them",
-                    hint=f"Re-run with --force to keep them unlinked and marked stale (`loreforge split {project.name} "
-                    f"--document {doc.id} --force`)",
-                )
-
-    def _split_document(
-        self, session: Session, project: Project, doc: Document, markdown: str, settings: ProjectSettings
-    ) -> tuple[int, list[str]]:
-        """Split `markdown` and insert the chunks of `doc`; returns (chunk count, warnings)."""
-        from loreforge.chunk import split_text
-
-        result = split_text(markdown, settings.split)
-        rows: list[dict[str, Any]] = []
-        for ordinal, span in enumerate(result.chunks):
-            rows.append(
-                {
-                    "project_id": project.id,
-                    "document_id": doc.id,
-                    "ordinal": ordinal,
-                    "text": span.text,
-                    "start": span.start,
-                    "end": span.end,
-                    "heading_path": span.heading,
-                    "size": span.size,
-                    "overlap": span.overlap,
-                    "carried": span.carried,
-                    "edited": False,
-                    "text_hash": text_hash(span.text),
-                }
-            )
-            if len(rows) >= INSERT_BATCH:
-                session.execute(insert(Chunk), rows)
-                rows = []
-        if rows:
-            session.execute(insert(Chunk), rows)
-        doc.split_settings = settings.split.model_dump()
-        return len(result.chunks), list(result.warnings)
-
-    @staticmethod
-    def _unlink_questions(session: Session, chunk_ids: Select[Any]) -> int:
-        """Detach questions and dataset items from chunks about to go; they are kept and marked stale."""
-        ids = chunk_ids.scalar_subquery()
-        n = session.execute(
-            update(Question).where(Question.chunk_id.in_(ids)).values(chunk_id=None, stale=True)
-        ).rowcount
-        session.execute(update(DatasetItem).where(DatasetItem.chunk_id.in_(ids)).values(chunk_id=None, stale=True))
-        return int(n or 0)

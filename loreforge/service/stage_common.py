@@ -1,4 +1,5 @@
-"""Helpers shared by the generation stages' service code: input hashes, token shares, tag lookups."""
+"""Helpers shared by the generation stages' service code: input hashes (the resume key of a work item), token
+shares, the tag labels a question can get, and item ids from item keys."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loreforge.store.models import JobItem, Tag
+from loreforge.store.models import Tag
 
 
 def input_hash(*parts: Any) -> str:
@@ -20,25 +21,9 @@ def input_hash(*parts: Any) -> str:
     return digest.hexdigest()
 
 
-def model_key(config: Any) -> str:
-    return f"{config.provider}:{config.model}"
-
-
 def share(total: int, n: int, i: int) -> int:
     """Integer share i of `total` split over n rows (the shares add up to total)."""
     return total // n + (1 if i < total % n else 0)
-
-
-def done_keys(session: Session, project_id: int, kind: str) -> set[str]:
-    """Item keys finished by earlier jobs of this kind in the project (work never done twice)."""
-    from loreforge.store.models import Job
-
-    rows = session.scalars(
-        select(JobItem.item_key).join(Job, Job.id == JobItem.job_id).where(
-            Job.project_id == project_id, Job.kind == kind, JobItem.status == "done"
-        )
-    )
-    return set(rows)
 
 
 def tag_labels(session: Session, project_id: int) -> tuple[list[str], dict[str, int]]:
@@ -52,3 +37,8 @@ def tag_labels(session: Session, project_id: int) -> tuple[list[str], dict[str, 
     for top in (t for t in tags if t.parent_id is None):
         leaves.extend(c.label for c in children.get(top.id, [])) if top.id in children else leaves.append(top.label)
     return leaves, {t.label: t.id for t in tags}
+
+
+def ids_in(keys: list[str], prefix: str) -> list[int]:
+    """The ids of keys such as `chunk:12:ab12...` for `prefix` "chunk"."""
+    return sorted({int(k.split(":")[1]) for k in keys if k.startswith(prefix + ":")})

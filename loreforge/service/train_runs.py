@@ -1,12 +1,14 @@
 """Train run actions: record an SFT run and execute it — in this process, in a background worker process, or
 under torchrun on several processes / nodes — with live progress, cancel and the runs list.
 
-Life cycle of a `TrainRun` row: `queued` (recorded) → `running` (a worker set its pid) → `completed` / `failed` /
-`cancelled`. The worker's global rank 0 process is the only writer; it touches `heartbeat_at` every few seconds
-and stores LLaMA Factory's progress fields (current_steps, total_steps, percentage, loss, elapsed_time,
-remaining_time) in `progress`. A run whose worker died without a word is shown as `interrupted` (same rule as
-jobs: its pid is gone, or its heartbeat is older than `STALE_AFTER_S`). Launched workers are watched: when one
-exits and its run is still active, the run is closed with the exit code and the log file to read.
+A train run's life cycle is its `jobs` row (kind `train`), the same one every kind of long work has
+(`loreforge.jobs`): `queued` → `running` (a worker took it: a compare-and-set, so two workers never run one
+run) → `completed` / `failed` / `cancelled`, shown as `interrupted` when its worker is lost. The worker's
+global rank 0 process is the only writer: it beats every `HEARTBEAT_S` and reports LLaMA Factory's progress
+fields (current_steps, total_steps, percentage, loss, elapsed_time, remaining_time) as the job's progress,
+steps as its done/total. What is the run's own — its config, outputs, metrics, log file — stays in
+`train_runs`. Launched workers are watched: when one exits and its job is still active, the job is closed
+with the exit code and the log file to read.
 """
 
 from __future__ import annotations
@@ -19,35 +21,27 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from loreforge.errors import Conflict, LoreForgeError, NotFound, UserError
-from loreforge.jobs import ACTIVE, pid_alive, worker_lost
-from loreforge.service.exporting import ExportActions
-from loreforge.store.models import TrainRun, utcnow
+from loreforge import jobs as lifecycle
+from loreforge.errors import Conflict, LoreForgeError, UserError
+from loreforge.jobs import ACTIVE, JobControl, effective_status, pid_alive, this_host
+from loreforge.service import lookups
+from loreforge.service.base import ServiceBase
+from loreforge.store.models import Job, TrainRun, utcnow
 from loreforge.train.launch import (
     RUNNING_LOG, Launch, auto_launch, is_main_process, process_rank, under_launcher, visible_gpus, worker_env,
 )
-from loreforge.views import TrainRunView
+from loreforge.views import TrainRunView, from_row
 
-HEARTBEAT_S = 5.0
-
-
-def run_status(run: TrainRun) -> str:
-    """The status to show: an active run whose worker is gone (or silent too long) is `interrupted` (a queued run
-    no worker has taken yet has no pid and stays queued)."""
-    if run.status not in ACTIVE or run.pid is None:
-        return run.status
-    return "interrupted" if worker_lost(run.pid, run.heartbeat_at) else run.status
+KIND = "train"
 
 
 def run_view(run: TrainRun) -> TrainRunView:
-    return TrainRunView(
-        id=run.id, project_id=run.project_id, name=run.name, base_model=run.base_model, finetuning_type=run.finetuning_type,
-        status=run_status(run), config=dict(run.config or {}), metrics=dict(run.metrics or {}), output_dir=run.output_dir,
-        best_checkpoint=run.best_checkpoint, error=run.error, created_at=run.created_at, finished_at=run.finished_at,
-        progress=dict(run.progress or {}), log_file=run.log_file,
-    )
+    """The run's own fields, with its life cycle (status, progress, error, end) from its job."""
+    job = run.job
+    return from_row(TrainRunView, run, status=effective_status(job), error=job.error, finished_at=job.finished_at,
+                    progress=dict(job.progress or {}), config=dict(run.config or {}), metrics=dict(run.metrics or {}))
 
 
 def _check_executable(run_id: int, status: str) -> None:
@@ -73,11 +67,18 @@ def _stderr_fd() -> int | None:
         return None
 
 
+def _report(control: JobControl, record: dict[str, Any]) -> None:
+    """A trainer log record as the job's progress: steps as done/total, the record itself as detail."""
+    done, total = record.get("current_steps"), record.get("total_steps")
+    control.report(done=int(done) if done is not None else None, total=int(total) if total is not None else None,
+                   detail={**record, "unit": "steps"})
+
+
 def _interrupt_self(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-class RunActions(ExportActions):
+class RunActions(ServiceBase):
     def train(
         self, config: str | Path | dict[str, Any], overrides: dict[str, Any] | None = None, project: str | int | None = None,
         cwd: str | Path | None = None, background: bool = False, launch: Launch | None = None,
@@ -100,12 +101,13 @@ class RunActions(ExportActions):
 
     def _record_run(self, cfg: Any, project: str | int | None) -> int:
         with self.db.session() as session:
-            project_id = self._project(session, project).id if project is not None else None
-            run = TrainRun(project_id=project_id, name=Path(cfg.output_dir).name, base_model=cfg.model_name_or_path,
-                           finetuning_type=cfg.finetuning_type, config=cfg.model_dump(mode="json"), status="queued",
-                           output_dir=cfg.output_dir, progress={})
+            project_id = lookups.project(session, project).id if project is not None else None
+            job = Job(project_id=project_id, kind=KIND, status="queued", params={}, total=0, progress={})
+            run = TrainRun(project_id=project_id, job=job, name=Path(cfg.output_dir).name, base_model=cfg.model_name_or_path,
+                           finetuning_type=cfg.finetuning_type, config=cfg.model_dump(mode="json"), output_dir=cfg.output_dir)
             session.add(run)
             session.flush()
+            job.params = {"run_id": run.id, "base_model": cfg.model_name_or_path, "output_dir": cfg.output_dir}
             return run.id
 
     def _train_unrecorded(self, cfg: Any) -> TrainRunView:
@@ -126,10 +128,18 @@ class RunActions(ExportActions):
         unless its config says `overwrite_output_dir`."""
         launch = _resolve_launch(launch)
         if background or (launch is not None and launch.distributed):
-            with self.db.session() as session:
-                _check_executable(run_id, run_status(self._train_run(session, run_id)))
+            self._requeue(run_id)
             return self._spawn(run_id, launch or Launch(), wait=not background)
         return self._execute_here(run_id)
+
+    def _requeue(self, run_id: int) -> int:
+        """Make the run's job runnable (queued) if it ended; refuse a running or completed one. Its job id."""
+        with self.db.session() as session:
+            run = lookups.train_run(session, run_id)
+            _check_executable(run_id, effective_status(run.job))
+            if run.job.status != "queued" or effective_status(run.job) == "interrupted":
+                lifecycle.requeue(session, run.job)
+            return run.job_id
 
     def _execute_here(self, run_id: int) -> TrainRunView:
         from loreforge.train import load_train_config
@@ -137,33 +147,30 @@ class RunActions(ExportActions):
 
         main = is_main_process()
         with self.db.session() as session:
-            run = self._train_run(session, run_id)
-            status = run_status(run)
-            if main:
-                _check_executable(run_id, status)
-            cfg = load_train_config(dict(run.config or {}))
-            if main:
-                run.status, run.pid, run.heartbeat_at, run.error, run.finished_at = "running", os.getpid(), utcnow(), None, None
-                run.progress, run.metrics = {}, {}
+            cfg = load_train_config(dict(lookups.train_run(session, run_id).config or {}))
         if not main:
             run_training(cfg)
             return self.get_run(run_id)
-        stop = self._start_heartbeat(run_id)
+        control = JobControl(self.db, self._requeue(run_id))
+        control.start()
+        with self.db.session() as session:
+            lookups.train_run(session, run_id).metrics = {}
+        stop = control.heartbeat_thread(on_cancel=lambda: os.kill(os.getpid(), signal.SIGTERM))
         previous = signal.signal(signal.SIGTERM, _interrupt_self) if threading.current_thread() is threading.main_thread() else None
         try:
-            result = run_training(cfg, on_progress=lambda record: self._save_progress(run_id, record))
+            result = run_training(cfg, on_progress=lambda record: _report(control, record))
         except LoreForgeError as exc:
-            self._finish_run(run_id, status="failed", error=str(exc))
+            control.finish(error=str(exc))
             raise
         except Exception as exc:  # noqa: BLE001 - a library failure becomes a user-facing error, run kept
             error = f"{type(exc).__name__}: {exc}"
-            self._finish_run(run_id, status="failed", error=error)
+            control.finish(error=error)
             raise UserError(
                 f"Training run {run_id} failed ({error})",
                 hint=f"Check the model path and the dataset; the run is recorded: `loreforge runs show {run_id}`",
             ) from exc
         except BaseException:
-            self._finish_run(run_id, status="cancelled", error="interrupted")
+            control.finish(cancelled=True)
             raise
         finally:
             stop.set()
@@ -171,49 +178,19 @@ class RunActions(ExportActions):
                 signal.signal(signal.SIGTERM, previous)
         metrics = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float, str, bool)) or v is None}
         metrics.update(global_step=result.global_step, train_loss=result.train_loss, eval_loss=result.eval_loss)
-        return self._finish_run(run_id, status="completed", metrics=metrics, output_dir=str(result.output_dir),
-                                best=str(result.best_checkpoint) if result.best_checkpoint else None)
-
-    def _start_heartbeat(self, run_id: int) -> threading.Event:
-        """Touch the run every HEARTBEAT_S; a cancel requested from elsewhere interrupts this process."""
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(HEARTBEAT_S):
-                with self.db.session() as session:
-                    run = session.get(TrainRun, run_id)
-                    if run is None:
-                        return
-                    run.heartbeat_at = utcnow()
-                    cancelling = run.status == "cancelling"
-                if cancelling:
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    return
-
-        threading.Thread(target=beat, name=f"train-run-{run_id}-heartbeat", daemon=True).start()
-        return stop
-
-    def _save_progress(self, run_id: int, record: dict[str, Any]) -> None:
         with self.db.session() as session:
-            run = session.get(TrainRun, run_id)
-            if run is not None:
-                run.progress, run.heartbeat_at = dict(record), utcnow()
-
-    def _finish_run(self, run_id: int, status: str, error: str | None = None, metrics: dict[str, Any] | None = None,
-                    output_dir: str | None = None, best: str | None = None) -> TrainRunView:
-        with self.db.session() as session:
-            run = self._train_run(session, run_id)
-            run.status, run.error, run.finished_at = status, error, utcnow()
-            run.metrics = metrics or {}
-            run.output_dir, run.best_checkpoint = output_dir or run.output_dir, best
-            return run_view(run)
+            run = lookups.train_run(session, run_id)
+            run.metrics, run.output_dir = metrics, str(result.output_dir)
+            run.best_checkpoint = str(result.best_checkpoint) if result.best_checkpoint else None
+        control.finish(status="completed")
+        return self.get_run(run_id)
 
     # ------------------------------------------------------------ worker processes
 
     def _spawn(self, run_id: int, launch: Launch, wait: bool) -> TrainRunView:
         """Start the worker (or torchrun with its workers) for a recorded run; `wait` for it or watch it."""
         with self.db.session() as session:
-            run = self._train_run(session, run_id)
+            run = lookups.train_run(session, run_id)
             log_path = Path(run.output_dir or self.config.home / "runs" / str(run_id)) / RUNNING_LOG
             run.log_file = None if wait else str(log_path)  # waiting: the output is on the console
         command = launch.command(run_id, self.config.home)
@@ -228,13 +205,12 @@ class RunActions(ExportActions):
                 process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL, start_new_session=True)
         except OSError as exc:
-            self._finish_run(run_id, status="failed", error=f"cannot start the training process: {exc}")
+            lifecycle.close_if_active(self.db, self._job_id(run_id), "failed", f"cannot start the training process: {exc}")
             raise UserError(f"Cannot start the training process for run {run_id}", got=str(exc),
                             hint="Check that `output_dir` can be written and that this Python runs `python -m loreforge`") from exc
-        with self.db.session() as session:
-            run = self._train_run(session, run_id)
-            if run.status == "queued":
-                run.pid, run.heartbeat_at = process.pid, utcnow()
+        with self.db.session() as session:  # until the worker takes the job, its pid stands for it
+            session.execute(update(Job).where(Job.id == self._job_id(run_id), Job.status == "queued")
+                            .values(pid=process.pid, host=this_host(), heartbeat_at=utcnow()))
 
         def watch() -> None:
             self._close_orphan(run_id, process.wait(), launch)
@@ -244,55 +220,49 @@ class RunActions(ExportActions):
 
     def _close_orphan(self, run_id: int, code: int, launch: Launch) -> TrainRunView:
         """After the workers exit: close a run they left active (a crash, a kill, or a node other than rank 0's)."""
+        job_id = self._job_id(run_id)
+        if code == 0 and launch.node_rank > 0:
+            if lifecycle.close_if_active(self.db, job_id, "completed"):
+                with self.db.session() as session:
+                    lookups.train_run(session, run_id).metrics = {
+                        "node_rank": launch.node_rank, "note": "worker node: outputs and metrics are on node 0"}
+        else:
+            with self.db.session() as session:
+                log_file = lookups.train_run(session, run_id).log_file
+            lifecycle.close_if_active(self.db, job_id, "failed",
+                                      f"the training process exited with code {code}; see {log_file or 'its console output'}")
+        return self.get_run(run_id)
+
+    def _job_id(self, run_id: int) -> int:
         with self.db.session() as session:
-            run = self._train_run(session, run_id)
-            if run.status in ACTIVE:
-                run.finished_at = utcnow()
-                if run.status == "cancelling":
-                    run.status, run.error = "cancelled", "cancelled"
-                elif code == 0 and launch.node_rank > 0:
-                    run.status = "completed"
-                    run.metrics = {"node_rank": launch.node_rank, "note": "worker node: outputs and metrics are on node 0"}
-                else:
-                    run.status = "failed"
-                    run.error = f"the training process exited with code {code}; see {run.log_file or 'its console output'}"
-            return run_view(run)
+            return lookups.train_run(session, run_id).job_id
 
     # ------------------------------------------------------------ reading and cancelling
-
-    def _train_run(self, session: Any, run_id: int) -> TrainRun:
-        run = session.get(TrainRun, int(run_id))
-        if run is None:
-            raise NotFound(f"No train run {run_id}", hint="List runs with `loreforge runs list`")
-        return run
 
     def cancel_run(self, run_id: int) -> TrainRunView:
         """Stop a queued or running train run: its worker is interrupted (checkpoints already written stay; run it
         again with `loreforge runs execute ID` to resume)."""
         with self.db.session() as session:
-            run = self._train_run(session, run_id)
-            status = run_status(run)
+            run = lookups.train_run(session, run_id)
+            status = effective_status(run.job)
             if status not in ACTIVE:
                 raise Conflict(f"Train run {run_id} is {status}, not running", hint="Only queued or running runs can be cancelled")
-            if run.status == "queued" and run.pid is None:
-                run.status, run.error, run.finished_at = "cancelled", "cancelled before it started", utcnow()
-                return run_view(run)
-            run.status = "cancelling"
-            pid = run.pid
-        if pid and pid_alive(pid):
+            now = lifecycle.request_cancel(session, run.job)
+            pid, here = run.job.pid, run.job.host in (None, this_host())
+        if now == "cancelling" and pid and here and pid_alive(pid):
             try:
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGTERM)  # at once; a worker on another host stops at its next heartbeat
             except OSError:
-                pass  # another host's worker notices `cancelling` at its next heartbeat
+                pass
         return self.get_run(run_id)
 
     def list_runs(self, project: str | int | None = None) -> list[TrainRunView]:
         with self.db.session() as session:
             query = select(TrainRun).order_by(TrainRun.id.desc())
             if project is not None:
-                query = query.where(TrainRun.project_id == self._project(session, project).id)
+                query = query.where(TrainRun.project_id == lookups.project(session, project).id)
             return [run_view(r) for r in session.scalars(query)]
 
     def get_run(self, run_id: int) -> TrainRunView:
         with self.db.session() as session:
-            return run_view(self._train_run(session, run_id))
+            return run_view(lookups.train_run(session, run_id))

@@ -7,13 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from loreforge.service.train_runs import RunActions
+from loreforge.defaults import DEFAULT_VAL_SIZE
+from loreforge.service.base import ServiceBase
 from loreforge.store.models import utcnow
 from loreforge.train.launch import Launch
 from loreforge.views import EnvView, MergedModelView, TinyModelView, TrainRunView
 
 
-class TrainingActions(RunActions):
+class TrainingActions(ServiceBase):
     def environment(self) -> EnvView:
         """Python, torch, transformers, peft versions; accelerator kind (CUDA / ROCm-HIP, where Hygon DCUs show
         up / NPU / MPS / CPU), devices, memory, bf16 support and the dtype `auto` would pick."""
@@ -38,12 +39,12 @@ class TrainingActions(RunActions):
         tokenizer + chat template into `out`, ready for vLLM / transformers."""
         from loreforge.train.merge import merge_adapter
 
-        folder = Path(self.get_run(int(adapter)).output_dir or "") if str(adapter).isdigit() else Path(adapter)
+        folder = Path(self.app.get_run(int(adapter)).output_dir or "") if str(adapter).isdigit() else Path(adapter)
         merged = merge_adapter(base_model, folder.expanduser().resolve(), Path(out).expanduser().resolve(), overwrite=overwrite)
         return MergedModelView(path=str(merged.path), base_model=merged.base_model, adapter=str(merged.adapter), parameters=merged.parameters)
 
     def train_project(
-        self, project: str | int, model: str, overrides: dict[str, Any] | None = None, val_size: float = 0.1,
+        self, project: str | int, model: str, overrides: dict[str, Any] | None = None, val_size: float = DEFAULT_VAL_SIZE,
         background: bool = False, launch: Launch | None = None,
     ) -> TrainRunView:
         """Train straight from a project's confirmed dataset: export the LLaMA Factory bundle into the project
@@ -52,9 +53,10 @@ class TrainingActions(RunActions):
         import yaml
 
         stamp = utcnow().strftime("%Y%m%d-%H%M%S")
-        folder = Path(self.get_project(project).path)
-        bundle = self.export(project, folder / "exports" / f"train-{stamp}", val_size=val_size)
+        app = self.app
+        folder = Path(app.get_project(project).path)
+        bundle = app.export(project, folder / "exports" / f"train-{stamp}", val_size=val_size)
         config = yaml.safe_load((Path(bundle.folder) / "train_lora.yaml").read_text(encoding="utf-8"))
         config.update(model_name_or_path=model, output_dir=str(folder / "runs" / stamp))
         config.update(overrides or {})
-        return self.train(config, project=project, background=background, launch=launch)
+        return app.train(config, project=project, background=background, launch=launch)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Integer, case, func, select
 
+from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.store.models import DatasetItem, LLMCall
 from loreforge.views import UsageRow, UsageView
@@ -14,7 +15,7 @@ from loreforge.views import UsageRow, UsageView
 class UsageActions(ServiceBase):
     def usage(self, project: str | int) -> UsageView:
         with self.db.session() as session:
-            row = self._project(session, project)
+            row = lookups.project(session, project)
 
             def rows(column: Any) -> list[UsageRow]:
                 query = (

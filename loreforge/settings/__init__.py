@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from loreforge.errors import ConfigError
+from loreforge.settings.engine import RunnerSettings
 
 SplitStrategy = Literal["markdown", "recursive", "fixed", "token", "custom"]
 SPLIT_STRATEGIES: tuple[str, ...] = ("markdown", "recursive", "fixed", "token", "custom")
@@ -130,11 +131,10 @@ class TagSettings(_Section):
     )
 
 
-class LLMSettings(_Section):
-    concurrency: int = Field(8, ge=1, le=1024, description="Most LLM requests in flight at once per endpoint.")
-    requests_per_minute: int | None = Field(None, ge=1, description="Optional request rate limit per endpoint.")
-    tokens_per_minute: int | None = Field(None, ge=1, description="Optional token rate limit per endpoint.")
-    max_attempts: int = Field(5, ge=1, le=50, description="Attempts per LLM call, the first one included.")
+class LLMSettings(RunnerSettings):
+    """The runner's settings (concurrency, rate limits, retries: one source, `RunnerSettings`) as a project sets
+    them, plus the timeout of one request."""
+
     timeout_s: float = Field(180.0, gt=0, le=3600, description="Timeout of one LLM request attempt, seconds.")
 
 

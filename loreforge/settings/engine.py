@@ -80,7 +80,7 @@ class RunnerSettings(_Section):
 
 
 class ExtractiveSettings(_Section):
-    """Shape of the questions and answers of the extractive (no-LLM) provider."""
+    """Shape of the questions and answers of the extractive (no-LLM) strategy."""
 
     min_sentence_chars: int = Field(8, ge=1, le=1000, description="Shorter sentences are not used as answers.")
     max_answer_chars: int = Field(

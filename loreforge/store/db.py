@@ -57,13 +57,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def migrate(engine: Engine, url: str) -> None:
-    """Bring the schema to the newest revision."""
+    """Bring the schema to the newest revision.
+
+    On SQLite, foreign keys are off while migrating: a migration that rebuilds a table (Alembic's batch mode
+    copies it, drops the old one and renames the copy) would otherwise fire the ON DELETE actions of every
+    table pointing at it (SET NULL, CASCADE) and lose those links. The links are checked once it is done."""
     from alembic import command
 
     cfg = alembic_config(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
+                if broken:
+                    raise ConfigError("The store's upgrade left broken links between tables; nothing was changed",
+                                      got=f"{len(broken)} row(s), e.g. {tuple(broken[0])}",
+                                      hint="Report this with the store file; keep using the previous LoreForge version meanwhile")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 class Database:

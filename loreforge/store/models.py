@@ -127,6 +127,8 @@ class Provenance:
 
 class Question(Timestamped, Provenance, Base):
     __tablename__ = "questions"
+    # A chunk never holds the same (normalised) question twice: the result key of question generation.
+    __table_args__ = (UniqueConstraint("project_id", "chunk_id", "norm_text", name="uq_questions_project_chunk_norm"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunks.id", ondelete="SET NULL"), nullable=True, index=True)
@@ -141,7 +143,8 @@ class DatasetItem(Timestamped, Provenance, Base):
     __tablename__ = "dataset_items"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"), nullable=True)
+    # One generated item per question (the result key of answer generation); imported items have none.
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"), nullable=True, unique=True)
     chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunks.id", ondelete="SET NULL"), nullable=True)
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
@@ -183,31 +186,53 @@ class ModelConfig(Timestamped, Base):
 
 
 class Job(Timestamped, Base):
+    """One piece of long work of any kind (questions, answers, score, train, ...): THE life-cycle row.
+    Its status, heartbeat, progress and cancel request live here and nowhere else (see loreforge/jobs/)."""
+
     __tablename__ = "jobs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(50))
-    status: Mapped[str] = mapped_column(String(30), default="queued")  # queued|running|completed|failed|cancelled
+    status: Mapped[str] = mapped_column(String(30), default="queued")  # see loreforge.jobs.status
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # never holds secrets
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # done or held by another job
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # kind-specific live detail and counters
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)  # where `pid` runs
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class JobItem(Timestamped, Base):
+    """A job's own record of one planned work item: pending | done | failed | skipped (another job has it)."""
+
     __tablename__ = "job_items"
     __table_args__ = (UniqueConstraint("job_id", "item_key", name="uq_job_items_job_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     item_key: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|done|failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     raw_output: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WorkClaim(Timestamped, Base):
+    """The project-wide ledger of work items: one row per (project, kind, item key), claimed by one job at a
+    time before any LLM call. Two processes (or machines sharing a PostgreSQL store) never do an item twice."""
+
+    __tablename__ = "work_claims"
+    __table_args__ = (UniqueConstraint("project_id", "kind", "item_key", name="uq_work_claims_project_kind_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    item_key: Mapped[str] = mapped_column(String(200))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed | done | failed | pending
 
 
 class LLMCall(Base):
@@ -230,23 +255,23 @@ class LLMCall(Base):
 
 
 class TrainRun(Timestamped, Base):
+    """What is a training run's own: its config, outputs and metrics. Its life cycle (status, heartbeat,
+    progress, error) is the `jobs` row `job_id` points at."""
+
     __tablename__ = "train_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     base_model: Mapped[str] = mapped_column(String(1000))
     finetuning_type: Mapped[str] = mapped_column(String(20), default="lora")
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(30), default="queued")
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     output_dir: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     best_checkpoint: Mapped[str | None] = mapped_column(String(1000), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     log_file: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+
+    job: Mapped[Job] = relationship(lazy="joined")
 
 
 class EvalRun(Timestamped, Base):

@@ -3,14 +3,14 @@ grounding check, dedup, delete by filter)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import BaseModel
 
 from loreforge.defaults import DEFAULT_PAGE_SIZE
 from loreforge.service import Service
-from loreforge.service.dataset import DatasetFilter
+from loreforge.filters import DatasetFilter
 from loreforge.views import BatchResult, CheckReport, DatasetItemView, DedupReport, ExportReport, ImportReport, JobView, PageView
 from loreforge.web.deps import svc
 
@@ -52,19 +52,8 @@ class DeleteRequest(BaseModel):
     everything: bool = False
 
 
-def query_filter(
-    ids: list[int] | None = Query(None), confirmed: bool | None = None, tag: str | None = None,
-    min_score: float | None = None, max_score: float | None = None, has_cot: bool | None = None,
-    grounding_failed: bool | None = None, duplicate: bool | None = None, stale: bool | None = None,
-    text: str | None = None, document_id: int | None = None, label: str | None = None,
-) -> DatasetFilter:
-    return DatasetFilter(ids=ids, confirmed=confirmed, tag=tag, min_score=min_score, max_score=max_score, has_cot=has_cot,
-                         grounding_failed=grounding_failed, duplicate=duplicate, stale=stale, text=text,
-                         document_id=document_id, label=label)
-
-
 @router.get("/projects/{project}/dataset", response_model=PageView[DatasetItemView])
-def list_dataset(project: str, f: DatasetFilter = Depends(query_filter), page: int = Query(1, ge=1),
+def list_dataset(project: str, f: Annotated[DatasetFilter, Query()], page: int = Query(1, ge=1),
                  page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1), s: Service = Depends(svc)) -> PageView[DatasetItemView]:
     return s.list_dataset(project, f, page=page, page_size=page_size)
 

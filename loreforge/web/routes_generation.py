@@ -4,21 +4,18 @@ server-sent-event progress stream, usage."""
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from loreforge.jobs import ACTIVE
+from loreforge.jobs import job_events as lifecycle_events
 from loreforge.service import Service
 from loreforge.settings import DEFAULT_PAGE_SIZE
 from loreforge.views import DatasetItemView, Deleted, JobView, PageView, QuestionView, TagView, UsageView
 from loreforge.web.deps import svc
 
 router = APIRouter(tags=["generation"])
-SSE_POLL_S = 0.5
 
 
 class TagBuild(BaseModel):
@@ -135,8 +132,9 @@ def optimize_answer(project: str, item_id: int, body: Advice, s: Service = Depen
 
 
 @router.get("/jobs", response_model=list[JobView])
-def list_jobs(project: str | None = None, s: Service = Depends(svc)) -> list[JobView]:
-    return s.list_jobs(project)
+def list_jobs(project: str | None = None, kind: str | None = None, limit: int = Query(50, ge=1, le=1000),
+              s: Service = Depends(svc)) -> list[JobView]:
+    return s.list_jobs(project, limit=limit, kind=kind)
 
 
 @router.get("/jobs/{job_id}", response_model=JobView)
@@ -156,24 +154,10 @@ def retry_job(job_id: int, s: Service = Depends(svc)) -> JobView:
 
 @router.get("/jobs/{job_id}/events")
 async def job_events(job_id: int, s: Service = Depends(svc)) -> StreamingResponse:
-    """Server-sent events: a `progress` event whenever the job's counts or status change; ends with `end`."""
-    s.get_job(job_id)
-
-    async def stream() -> AsyncIterator[str]:
-        last = None
-        while True:
-            job = await asyncio.to_thread(s.get_job, job_id)
-            state = (job.status, job.done, job.failed, job.total)
-            if state != last:
-                last = state
-                data = {"id": job.id, "status": job.status, "done": job.done, "failed": job.failed, "total": job.total}
-                yield f"event: progress\ndata: {json.dumps(data)}\n\n"
-            if job.status not in ACTIVE:
-                yield f"event: end\ndata: {json.dumps({'status': job.status})}\n\n"
-                return
-            await asyncio.sleep(SSE_POLL_S)
-
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    """Server-sent events in the one format of all long work (`loreforge.jobs.events`): `progress` whenever the
+    job changes, then `end`."""
+    await asyncio.to_thread(s.get_job, job_id)  # 404 before the stream starts
+    return StreamingResponse(lifecycle_events(lambda: s.get_job(job_id)), media_type="text/event-stream")
 
 
 @router.get("/projects/{project}/usage", response_model=UsageView)

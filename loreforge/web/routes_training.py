@@ -4,14 +4,14 @@ the accelerator report and the tiny model builder."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from loreforge.jobs import ACTIVE
+from loreforge.defaults import DEFAULT_VAL_SIZE
+from loreforge.jobs import job_events
 from loreforge.service import Service
 from loreforge.train.launch import Launch
 from loreforge.views import EnvView, MergedModelView, TinyModelView, TrainRunView
@@ -73,22 +73,12 @@ def cancel_run(run_id: int, s: Service = Depends(svc)) -> TrainRunView:
 
 @router.get("/runs/{run_id}/events")
 async def run_events(run_id: int, s: Service = Depends(svc)) -> StreamingResponse:
-    """Server-sent events: the run (status, progress) whenever it changes, until it ends."""
-    first = await asyncio.to_thread(s.get_run, run_id)  # 404 before the stream starts
-
-    async def stream() -> AsyncIterator[str]:
-        run, last = first, None
-        while True:
-            payload = run.model_dump_json()
-            if payload != last:
-                yield f"data: {payload}\n\n"
-                last = payload
-            if run.status not in ACTIVE:
-                return
-            await asyncio.sleep(1.0)
-            run = await asyncio.to_thread(s.get_run, run_id)
-
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    """Server-sent events of the run's job, in the one format of all long work (`loreforge.jobs.events`):
+    `progress` (steps as done/total, the trainer's loss and time left as `progress`) whenever it changes, then
+    `end`."""
+    run = await asyncio.to_thread(s.get_run, run_id)  # 404 before the stream starts
+    job_id = int(run.job_id or 0)
+    return StreamingResponse(job_events(lambda: s.get_job(job_id)), media_type="text/event-stream")
 
 
 class ExportModelRequest(BaseModel):
@@ -106,7 +96,7 @@ def export_model(body: ExportModelRequest, s: Service = Depends(svc)) -> MergedM
 class TrainProjectRequest(BaseModel):
     model: str
     overrides: dict[str, Any] = {}
-    val_size: float = 0.1
+    val_size: float = DEFAULT_VAL_SIZE
     launch: Launch = Launch()  # processes: nproc_per_node > 1 or nnodes > 1 start torchrun
 
 

@@ -1,8 +1,8 @@
-"""The extractive provider: questions and answers cut from a chunk's own sentences, with no LLM at all.
+"""The extractor behind the offline (extractive) strategy: questions and answers cut from a chunk's own
+sentences, with no LLM at all (`loreforge.generate.strategies.ExtractiveStrategy` uses it).
 
 LOWER QUALITY by design. It exists so that the whole pipeline runs offline and as the default when no
-model is configured. It cannot answer arbitrary prompts, so `complete()` raises ConfigError; the generation
-stages call `extract_questions()` directly instead.
+model is configured. It is not an LLM provider: it answers no prompt, it only extracts.
 
 How it works, deterministically: the chunk is split into sentences (Chinese at 。！？；, English at . ! ? ;
 followed by a space, both at line breaks); headings, tables, bylines and fragments are skipped. Sentences
@@ -18,8 +18,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from loreforge.errors import ConfigError
-from loreforge.providers.base import CallOptions, Completion, Message
 from loreforge.settings.engine import ExtractiveSettings
 
 FactKind = Literal["amount", "date", "number", "name"]
@@ -183,19 +181,14 @@ def _answer(s: _Sentence, fact: _Fact | None, settings: ExtractiveSettings) -> t
     return stripped, bounds[lo]
 
 
-class ExtractiveProvider:
+class Extractor:
     """No LLM: deterministic extractive questions and answers. Lower quality — see the module docstring."""
-
-    name = "extractive"
-    model = "extractive"
-    endpoint = "extractive"
-    quality = "extractive (no LLM) — lower quality"
 
     def __init__(self, settings: ExtractiveSettings) -> None:
         self._settings = settings
 
     def __repr__(self) -> str:
-        return "ExtractiveProvider()"
+        return "Extractor()"
 
     def extract_questions(self, chunk_text: str, n: int, language: str) -> list[ExtractedQA]:
         """Up to `n` question/answer pairs from `chunk_text`, facts first, in a deterministic order."""
@@ -220,16 +213,3 @@ class ExtractiveProvider:
                 fact_text = s.text[fact.start:fact.end] if fact else ""
                 out.append(ExtractedQA(question, answer, s.text, s.start + offset, fact_text))
         return out
-
-    async def complete(self, messages: list[Message], options: CallOptions) -> Completion:
-        raise ConfigError(
-            "The extractive provider has no chat ability: it only cuts questions and answers from the text",
-            hint="Configure an LLM with `loreforge models add` for prompts, tags, judging and answer rewriting",
-        )
-
-    async def list_models(self) -> list[str]:
-        return ["extractive"]
-
-    async def aclose(self) -> None:
-        return None
-

@@ -1,0 +1,86 @@
+"""The kinds of long work, in one table: kind → how to run a job of that kind again (`retry`: only what is
+not done — failed items, and those left pending by a lost worker; for a train run: resume it from its last
+checkpoint). The job actions and the API look kinds up here, never with `if kind == ...`.
+
+A generation kind rebuilds its stage plan from the job's own parameters restricted to its unfinished items
+and runs it on the same job id; the claims in the store keep it from redoing what another job did meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from loreforge.service.stage_common import ids_in
+from loreforge.store.models import Job, Project, Question
+
+if TYPE_CHECKING:
+    from loreforge.service import Service
+    from loreforge.service.stages import StagePlan
+
+
+def _offline(params: dict[str, Any]) -> str | None:
+    """The `--provider` a job ran with, when it named an offline strategy (a model config is found by name)."""
+    from loreforge.generate.strategies import STRATEGIES
+    from loreforge.providers import get_preset
+
+    provider = params.get("provider")
+    try:
+        return provider if provider and get_preset(provider).kind in STRATEGIES else None
+    except Exception:  # noqa: BLE001 - a provider name of an older version: use the active config
+        return None
+
+
+def _questions(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.questions import questions_plan
+
+    params = dict(job.params or {})
+    return questions_plan(app.config, app.secrets, session, row, ids_in(keys, "chunk"), params.get("model"), _offline(params), False)
+
+
+def _answers(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from sqlalchemy import select
+
+    from loreforge.service.answers import answers_plan
+
+    params = dict(job.params or {})
+    chunk_ids = ids_in(keys, "chunk")
+    unanswered = session.scalars(select(Question.id).where(Question.chunk_id.in_(chunk_ids), Question.answered.is_(False)))
+    qids = sorted(set(ids_in(keys, "question")) | set(unanswered))
+    return answers_plan(app.config, app.secrets, session, row, qids, params.get("mode"), params.get("model"), _offline(params), False)
+
+
+def _score(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.dataset import DatasetFilter
+    from loreforge.service.scoring import score_plan
+
+    params = dict(job.params or {})
+    return score_plan(app.config, app.secrets, session, row, DatasetFilter(ids=ids_in(keys, "item")), params.get("model"),
+                      params.get("min_score"), False)
+
+
+def _train(app: Service, job: Job, background: bool) -> Any:
+    run_id = int((job.params or {})["run_id"])
+    app.execute_run(run_id, background=background)
+    return app.get_job(job.id)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of long work: `plan` rebuilds a generation stage over unfinished items; `resume` reruns a kind
+    that is not item-based (training)."""
+
+    name: str
+    plan: Callable[..., StagePlan] | None = None
+    resume: Callable[..., Any] | None = None
+
+
+KINDS: dict[str, Kind] = {
+    "questions": Kind("questions", plan=_questions),
+    "answers": Kind("answers", plan=_answers),
+    "score": Kind("score", plan=_score),
+    "train": Kind("train", resume=_train),
+}
