@@ -111,6 +111,9 @@ def test_a_killed_worker_is_reported_and_the_run_resumes(svc: Service, workspace
         time.sleep(0.2)
     dead = svc.get_run(run.id)
     assert dead.status == "failed" and "exited with code -9" in (dead.error or "")
+    job = svc.get_job(int(dead.job_id or 0))  # the run's life cycle is a job like any other
+    assert job.kind == "train" and job.status == "failed" and job.params["run_id"] == run.id and job.error == dead.error
+    assert job.progress.get("unit") == "steps" and 0 < job.done < job.total == 200
     assert sorted((workspace / "killed").glob("checkpoint-*"))
     resumed = svc.execute_run(run.id)  # in this process; picks up the last checkpoint
     assert resumed.status == "completed" and resumed.metrics["global_step"] == 200

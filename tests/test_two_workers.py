@@ -1,0 +1,125 @@
+"""Two real worker processes on one project split the work between them: each item is generated once, LLM
+calls equal items, nothing is stored twice — on SQLite and on PostgreSQL (CI starts a server and sets
+LOREFORGE_TEST_DATABASE_URL; elsewhere the PostgreSQL case is skipped). The fake LLM runs as its own process
+and counts the requests it served. Uses the example documents that ship with LoreForge."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from loreforge.service import Service
+from loreforge.service.demo import example_documents
+from loreforge.settings import AppConfig
+from loreforge.store.models import Chunk, DatasetItem, Job, JobItem, Question
+
+TESTS = Path(__file__).resolve().parent
+EXE = Path(sys.executable).parent / "loreforge"
+PG = os.environ.get("LOREFORGE_TEST_DATABASE_URL")
+
+
+@pytest.fixture()
+def llm_server() -> Iterator[str]:
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    proc = subprocess.Popen(
+        [sys.executable, str(TESTS / "fake_llm.py"), "--port", "0", "--latency", "0.2", "--responder", "qa_responder:respond"],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("READY"), line
+    yield f"http://127.0.0.1:{line.split()[1]}"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'home' / 'loreforge.db'}"
+        return
+    if not PG:
+        pytest.skip("no PostgreSQL server (set LOREFORGE_TEST_DATABASE_URL; CI does)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"lf_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _requests(root: str) -> int:
+    with urllib.request.urlopen(root + "/_stats", timeout=10) as reply:
+        return int(json.loads(reply.read())["requests"])
+
+
+def _both(home: Path, url: str, *args: str) -> list[subprocess.CompletedProcess[str]]:
+    """Start two `loreforge` processes with the same command at once; wait for both."""
+    env = {**os.environ, "LOREFORGE_DATABASE_URL": url, "LOREFORGE_HOME": str(home)}
+    procs = [subprocess.Popen([str(EXE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    out = []
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=180)
+        out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
+    return out
+
+
+def test_two_processes_split_the_work(tmp_path: Path, database_url: str, llm_server: str) -> None:
+    home = tmp_path / "home"
+    svc = Service(AppConfig(home=home, database_url=database_url))
+    svc.create_project("p")
+    svc.set_setting("p", "split.min_length", 100)
+    svc.set_setting("p", "split.max_length", 220)
+    svc.set_setting("p", "llm.concurrency", 2)
+    svc.ingest("p", example_documents())
+    svc.add_model("p", "custom", "fake-model", name="fake", base_url=llm_server + "/v1")
+    with svc.db.session() as s:
+        chunks = s.scalar(select(func.count()).select_from(Chunk)) or 0
+    assert chunks >= 10
+
+    before = _requests(llm_server)
+    runs = _both(home, database_url, "questions", "generate", "p")
+    assert all(r.returncode in (0, 3) for r in runs), [r.stderr for r in runs]
+    asked = _requests(llm_server) - before
+    with svc.db.session() as s:
+        jobs = list(s.scalars(select(Job).where(Job.kind == "questions")))
+        pairs = s.execute(select(Question.chunk_id, Question.norm_text)).all()
+    assert asked == chunks, f"{asked} question calls for {chunks} chunks"  # each chunk asked once, by one process
+    assert len(pairs) == len(set(pairs)) > 0  # no question stored twice
+    assert sum(j.done + j.failed for j in jobs) == chunks  # every chunk worked by exactly one of the two jobs
+    assert all(j.total == j.done + j.failed + j.skipped for j in jobs)  # what one left, the other did (or had done)
+    with svc.db.session() as s:
+        reasons = list(s.scalars(select(JobItem.error).where(JobItem.status == "skipped")))
+    assert all(re.fullmatch(r"(done by|taken|job \d+ is working on it).*", r or "") for r in reasons), reasons
+    assert all(j.status in ("completed", "completed_with_failures") for j in jobs)
+
+    before = _requests(llm_server)
+    runs = _both(home, database_url, "answers", "generate", "p")
+    assert all(r.returncode in (0, 3) for r in runs), [r.stderr for r in runs]
+    calls = _requests(llm_server) - before
+    with svc.db.session() as s:
+        answered_chunks = s.scalar(select(func.count(func.distinct(Question.chunk_id)))) or 0
+        items = s.scalar(select(func.count()).select_from(DatasetItem)) or 0
+        distinct = s.scalar(select(func.count(func.distinct(DatasetItem.question_id)))) or 0
+        questions = s.scalar(select(func.count()).select_from(Question)) or 0
+    assert calls == answered_chunks, f"{calls} answer calls for {answered_chunks} chunks"  # batched: one per chunk
+    assert items == distinct == questions  # one item per question, none twice
+    svc.close()
