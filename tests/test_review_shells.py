@@ -74,6 +74,9 @@ def test_review_api(client: TestClient, svc: Service, tmp_path: Path) -> None:
     assert client.put(f"/api/projects/p/dataset/{first}/rating", json={"rating": 9}).status_code == 400
     assert client.post("/api/projects/p/dataset/confirm", json={"filter": {}, "confirmed": True}).json()["changed"] == page["total"]
     assert client.get("/api/projects/p/dataset", params={"confirmed": True}).json()["total"] == page["total"]
+    two = [item["id"] for item in page["items"][:2]]
+    picked = client.get("/api/projects/p/dataset", params=[("ids", two[0]), ("ids", two[1])]).json()
+    assert sorted(item["id"] for item in picked["items"]) == sorted(two)
     assert client.post("/api/projects/p/dataset/check", json={}).json()["checked"] == page["total"]
     assert client.post("/api/projects/p/dataset/dedup", json={}).json()["duplicates"] == 0
     score = client.post("/api/projects/p/dataset/score", json={})

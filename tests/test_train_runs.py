@@ -90,6 +90,25 @@ def test_cancel_stops_a_running_worker(svc: Service, workspace: Path) -> None:
         assert client.post("/api/runs/999/cancel").status_code == 404
 
 
+def test_a_foreground_run_cancelled_from_elsewhere_exits_4(home: Path, svc: Service, workspace: Path) -> None:
+    path = workspace / "fg.json"
+    path.write_text(json.dumps(config(workspace, "fg", max_steps=100000)), encoding="utf-8")
+    env = dict(os.environ, LOREFORGE_HOME=str(home), OMP_NUM_THREADS="1")
+    worker = subprocess.Popen([sys.executable, "-m", "loreforge", "train", str(path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (runs := svc.list_runs()) or runs[0].progress.get("current_steps", 0) < 1:
+            assert worker.poll() is None and time.monotonic() < deadline, worker.communicate()
+            time.sleep(0.3)
+        svc.cancel_run(runs[0].id)
+        out, err = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == 4, err[-3000:]  # scripts tell a cancelled run from a completed one
+    assert f"run {runs[0].id} cancelled" in out and svc.get_run(runs[0].id).status == "cancelled"
+
+
 def test_a_killed_worker_is_reported_and_the_run_resumes(svc: Service, workspace: Path) -> None:
     from loreforge.store.models import TrainRun
 

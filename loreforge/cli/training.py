@@ -88,6 +88,15 @@ def _echo_run(run: Any, as_json: bool) -> None:
                f"eval loss {m.get('eval_loss')}\noutput: {run.output_dir}" + (f"\nbest checkpoint: {run.best_checkpoint}" if run.best_checkpoint else ""))
 
 
+def _end_with(run: Any) -> None:
+    """A run that ran here ends the command with its job's exit status (0 completed, 1 failed, 4 cancelled)."""
+    from loreforge.cli.base import exit_for
+    from loreforge.jobs import ACTIVE
+
+    if run.status not in ACTIVE:
+        exit_for(run.status)
+
+
 @contextlib.contextmanager
 def _logs_to_stderr() -> Iterator[None]:
     """LoreForge's training logs go to stderr (other libraries' INFO chatter stays off); stdout carries the result."""
@@ -138,6 +147,7 @@ def train(config: str | None, sets: tuple[str, ...], project_ref: str | None, mo
         else:
             run = service().train(config, overrides, project=project_ref, background=background, launch=launch)
     _echo_run(run, as_json)
+    _end_with(run)
 
 
 @cli.group()
@@ -208,6 +218,7 @@ def runs_execute(run_id: int, as_json: bool) -> None:
         click.echo(f"run {run.id} {run.status}", err=True)  # the launcher reports the result
         return
     _echo_run(run, as_json)
+    _end_with(run)
 
 
 @runs.command("cancel")

@@ -60,6 +60,11 @@ class JobControl:
             status = s.scalar(select(Job.status).where(Job.id == self.job_id))
         return status == "cancelling"
 
+    def asked_to_cancel(self) -> bool:
+        """Whether a cancel was requested through the store (the job is `cancelling`)."""
+        with self.db.session() as s:
+            return s.scalar(select(Job.status).where(Job.id == self.job_id)) == "cancelling"
+
     async def heartbeat(self) -> None:
         """Beat until cancelled (as a task beside the work); sets `cancel_requested` when asked to stop."""
         while True:

@@ -170,8 +170,11 @@ class RunActions(ServiceBase):
                 hint=f"Check the model path and the dataset; the run is recorded: `loreforge runs show {run_id}`",
             ) from exc
         except BaseException:
+            requested = control.asked_to_cancel()
             control.finish(cancelled=True)
-            raise
+            if not requested:
+                raise  # Ctrl-C here, or the process is going down: let it
+            return self.get_run(run_id)  # cancelled from elsewhere: an ordinary end of the run
         finally:
             stop.set()
             if previous is not None:
