@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -122,4 +123,52 @@ def test_two_processes_split_the_work(tmp_path: Path, database_url: str, llm_ser
         questions = s.scalar(select(func.count()).select_from(Question)) or 0
     assert calls == answered_chunks, f"{calls} answer calls for {answered_chunks} chunks"  # batched: one per chunk
     assert items == distinct == questions  # one item per question, none twice
+    svc.close()
+
+
+def test_five_parallel_rest_requests_and_a_cli_split_the_work(tmp_path: Path, llm_server: str) -> None:
+    """Five generate requests at once to one server (each a background job) plus a CLI process on the same
+    store: each chunk is asked once, no question is stored twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from loreforge.web import create_app
+
+    home = tmp_path / "home"
+    url = f"sqlite:///{home / 'loreforge.db'}"
+    svc = Service(AppConfig(home=home, database_url=url))
+    svc.create_project("p")
+    svc.set_setting("p", "split.min_length", 100)
+    svc.set_setting("p", "split.max_length", 220)
+    svc.set_setting("p", "llm.concurrency", 2)
+    svc.ingest("p", example_documents())
+    svc.add_model("p", "custom", "fake-model", name="fake", base_url=llm_server + "/v1")
+    with svc.db.session() as s:
+        chunks = s.scalar(select(func.count()).select_from(Chunk)) or 0
+    before = _requests(llm_server)
+    env = {**os.environ, "LOREFORGE_DATABASE_URL": url, "LOREFORGE_HOME": str(home)}
+    cli = subprocess.Popen([str(EXE), "questions", "generate", "p"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=env)
+    with TestClient(create_app(svc)) as client:
+        with ThreadPoolExecutor(5) as pool:
+            replies = list(pool.map(lambda _: client.post("/api/projects/p/questions/generate", json={}), range(5)))
+        assert [r.status_code for r in replies] == [202] * 5, [r.text for r in replies]
+        ids = {r.json()["id"] for r in replies}
+        assert len(ids) == 5
+        deadline = time.monotonic() + 180
+        while any(client.get(f"/api/jobs/{i}").json()["status"] in ("queued", "running", "cancelling") for i in ids):
+            assert time.monotonic() < deadline, "the REST jobs did not end"
+            time.sleep(0.3)
+        ended = [client.get(f"/api/jobs/{i}").json() for i in ids]
+    _, stderr = cli.communicate(timeout=180)
+    assert cli.returncode in (0, 3), stderr
+    assert all(j["status"] in ("completed", "completed_with_failures") for j in ended), ended
+    with svc.db.session() as s:
+        pairs = s.execute(select(Question.chunk_id, Question.norm_text)).all()
+        jobs = list(s.scalars(select(Job).where(Job.kind == "questions")))
+    assert len(jobs) == 6
+    assert _requests(llm_server) - before == chunks  # each chunk asked once among six jobs in two processes
+    assert len(pairs) == len(set(pairs)) > 0
+    assert sum(j.done + j.failed for j in jobs) == chunks
     svc.close()
