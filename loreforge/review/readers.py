@@ -11,7 +11,8 @@ not be parsed, with its line and record number) without holding the file in memo
 - **.csv**: RFC 4180 via the csv module (quoted cells may hold commas, quotes and newlines), a header row,
   UTF-8 with or without BOM; each row becomes a dict keyed by the header.
 
-Every reader accepts a leading UTF-8 BOM and raises `ImportFailed` when the bytes are not UTF-8.
+Every reader accepts a leading UTF-8 BOM and raises `ImportFailed` when the bytes are not UTF-8. A JSON value
+nested deeper than Python's parser can go (`[` × 100,000) is a bad record like any syntax error, not a crash.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ MAX_RECORD_CHARS = 64 << 20  # a .json element larger than this is reported as i
 CSV_FIELD_LIMIT = 64 << 20
 _NOT_UTF8_HINT = "Save it as UTF-8 (for a GBK file: `iconv -f GBK -t UTF-8 in.csv > out.csv`) and import again"
 _WRAPPER_KEYS = ("data", "items")
+TOO_DEEP = "invalid JSON — nested too deeply (arrays or objects more than about 1,000 levels inside each other)"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
                 yield RawRecord(number, record, json.loads(text))
             except json.JSONDecodeError as exc:
                 yield RawRecord(number, None, error=f"invalid JSON — {exc.msg} at column {exc.colno}")
+            except RecursionError:
+                yield RawRecord(number, None, error=TOO_DEEP)
 
 
 class _Broken(Exception):
@@ -115,6 +119,8 @@ class _JsonArray:
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except RecursionError:
+                raise _Broken(self.line, TOO_DEEP) from None
             except json.JSONDecodeError as exc:
                 if not self._truncated(exc) or len(self.buffer) - self.pos > MAX_RECORD_CHARS or not self._more():
                     line = self.line + self.buffer.count("\n", self.pos, exc.pos)
@@ -169,6 +175,9 @@ def _read_wrapped(path: Path, head: str, handle: TextIO) -> Iterator[RawRecord]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         yield RawRecord(exc.lineno, 1, error=f"invalid JSON — {exc.msg} at column {exc.colno}")
+        return
+    except RecursionError:
+        yield RawRecord(1, 1, error=TOO_DEEP)
         return
     wrapped = [document[k] for k in _WRAPPER_KEYS if isinstance(document, dict) and isinstance(document.get(k), list)]
     if not wrapped:

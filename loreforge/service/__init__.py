@@ -28,6 +28,7 @@ from loreforge.service.questions import QuestionActions
 from loreforge.service.scoring import ScoringActions
 from loreforge.service.splitting import SplitActions
 from loreforge.service.tags import TagActions
+from loreforge.service.text_input import guard_actions
 from loreforge.service.train_runs import RunActions
 from loreforge.service.training import TrainingActions
 from loreforge.service.usage import UsageActions
@@ -136,5 +137,9 @@ ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
     "atest_model", "alist_remote_models",
 )
+
+# Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused
+# with an error naming the argument (loreforge/service/text_input.py), so no action stores what cannot be encoded.
+guard_actions(Service, ACTIONS + ASYNC_ACTIONS)
 
 __all__ = ["ACTIONS", "ASYNC_ACTIONS", "GROUPS", "DatasetFilter", "Service", "Source", "Upload", "open_service"]

@@ -4,12 +4,13 @@ the per-project task settings."""
 from __future__ import annotations
 
 import shutil
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
 
 from loreforge.errors import Conflict, UserError
-from loreforge.service import lookups
+from loreforge.service import lookups, text_input
 from loreforge.service.base import ServiceBase
 from loreforge.settings import build_settings, check_key, describe, flatten, parse_value
 from loreforge.store.models import ModelConfig, Project
@@ -19,14 +20,37 @@ NAME_MAX = 200
 COPIED_CONFIG = ("name", "provider", "model", "base_url", "api_key_ref", "active")
 
 
+UNSAFE_IN_NAME = "/\\?#%"  # they change the meaning of a URL path (or a file path) even when quoted by hand
+NAME_RULE = (f"1-{NAME_MAX} characters, not all digits (a number means a project id), without control "
+             f"characters or any of {' '.join(UNSAFE_IN_NAME)}")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` (already stripped) cannot name a project, or None. Ids stay plain numbers, and a name must
+    be usable as one segment of an API path: `/api/projects/{name}`."""
+    if not name or len(name) > NAME_MAX:
+        return f"{len(name)} characters"
+    if name.isdigit():
+        return "all digits, which reads as a project id"
+    if name in (".", ".."):
+        return "a name that means a folder"
+    unsafe = sorted({c for c in name if c in UNSAFE_IN_NAME or unicodedata.category(c) == "Cc"})
+    if unsafe:
+        return "it holds " + " ".join(repr(c) for c in unsafe)
+    return None
+
+
+def _shown(name: str, limit: int = 60) -> str:
+    return repr(name[:limit]) + ("…" if len(name) > limit else "")
+
+
 def _check_name(name: str) -> str:
+    text_input.check_text("name", name)
     clean = name.strip()
-    if not clean or len(clean) > NAME_MAX or any(ord(c) < 32 for c in clean):
-        raise UserError(
-            "Invalid project name",
-            expected=f"1-{NAME_MAX} printable characters",
-            got=repr(name),
-        )
+    problem = name_problem(clean)
+    if problem is not None:
+        raise UserError("Invalid project name", expected=NAME_RULE, got=f"{_shown(name)} ({problem})",
+                        hint="Pick another name, e.g. with letters or a dash: 'faq-2'")
     return clean
 
 

@@ -14,7 +14,11 @@ Choices, all as LLaMA Factory makes them unless said otherwise:
 - `finetuning_type: freeze` trains the last `freeze_trainable_layers` decoder layers (default 2; negative: the
   first N), everything else frozen; LoRA `lora_target: all` is every `nn.Linear` but `lm_head`.
 - `val_size` < 1 is a fraction, >= 1 a count of examples, split after a shuffle seeded with `seed`.
-- Without `overwrite_output_dir`, an `output_dir` holding checkpoints resumes from the last one.
+- Without `overwrite_output_dir`, an `output_dir` holding checkpoints resumes from the last complete one; a run
+  executed again (`resume=True`: it failed, was cancelled or lost its worker) resumes whatever
+  `overwrite_output_dir` says, or says in the log and its metrics that it starts over and why (`resume_point`).
+  Resuming at step K drops the `trainer_log.jsonl` lines after K first, so each step is logged once.
+- `logging_steps` unset: about 20 points per run (`auto_logging_steps`, decided when the total steps are known).
 - The loss is computed on answer tokens only (`loss.py`): lm_head projects only the positions whose next token
   is trained — the same loss and gradients as transformers' causal-LM loss, less compute and memory.
 - Gradient checkpointing left unset is decided from free memory (`memory.py`), not always on.
@@ -23,9 +27,11 @@ torch, transformers and peft are imported inside the functions only.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +39,7 @@ from typing import Any
 
 from loreforge.errors import ConfigError, MissingDependency, NotFound, UserError
 from loreforge.paths import writable_dir
-from loreforge.train.config import TrainConfig
+from loreforge.train.config import LOGGING_STEPS_CAP, TrainConfig
 from loreforge.train.data import IGNORE_INDEX, LoadedDataset, encode, load_dataset, pack
 from loreforge.train.methods import apply_finetuning, param_summary
 from loreforge.train.templates import ChatTemplate, get_template
@@ -82,6 +88,10 @@ def _resolve(path: str, cwd: Path) -> Path:
 # ---------------------------------------------------------------- model
 
 
+# A hub model id as the Hugging Face Hub and ModelScope take it: `name` or `org/name`, letters, digits, `_.-`.
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?", re.ASCII)
+
+
 def model_source(name_or_path: str, cwd: Path, revision: str = "main", cache_dir: str | None = None) -> str:
     """A local folder (relative to `cwd`), else a hub id: downloaded from ModelScope when `USE_MODELSCOPE_HUB=1`
     (as LLaMA Factory does: `revision` main is ModelScope's master), otherwise passed to transformers for the
@@ -89,6 +99,13 @@ def model_source(name_or_path: str, cwd: Path, revision: str = "main", cache_dir
     local = _resolve(name_or_path, cwd)
     if local.exists():
         return str(local)
+    if not HUB_ID.fullmatch(name_or_path) or ".." in name_or_path or "--" in name_or_path:
+        raise NotFound(
+            f"No model folder at {local}: the path does not exist",
+            expected="an existing local folder, or a hub model id such as `Qwen/Qwen2.5-0.5B-Instruct` (org/name)",
+            got=repr(name_or_path), hint="Check the path in `model_name_or_path` (a relative path is read from "
+            f"{cwd}), or give a hub id",
+        )
     if os.environ.get("USE_MODELSCOPE_HUB", "0").lower() in ("1", "true", "yes", "y"):
         try:
             from modelscope import snapshot_download
@@ -300,7 +317,7 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on
         per_device_train_batch_size=config.per_device_train_batch_size,
         per_device_eval_batch_size=config.per_device_eval_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        logging_steps=config.logging_steps, save_strategy=config.save_strategy, save_steps=config.save_steps,
+        logging_steps=config.logging_steps or LOGGING_STEPS_CAP, save_strategy=config.save_strategy, save_steps=config.save_steps,
         save_total_limit=config.save_total_limit, save_only_model=config.save_only_model,
         eval_strategy=eval_strategy, eval_steps=config.eval_steps,
         load_best_model_at_end=config.load_best_model_at_end and eval_strategy != "no",
@@ -324,29 +341,133 @@ def training_arguments(config: TrainConfig, output_dir: Path, has_eval: bool, on
         raise ConfigError("Invalid training arguments", got=str(exc)) from exc
 
 
-def _resume_point(config: TrainConfig, output_dir: Path, cwd: Path, log: Callable[[str], None]) -> str | None:
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a run starts: a checkpoint to continue from (and its step), or step 0. `note` says which and why, for
+    the log and the run's progress and metrics; it is empty for a fresh run that nobody asked to resume."""
+
+    checkpoint: Path | None = None
+    step: int = 0
+    note: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        """What the run's progress and metrics carry about it."""
+        if self.checkpoint is not None:
+            return {"resumed_from_step": self.step, "resumed_from": str(self.checkpoint)}
+        return {"started_over": self.note} if self.note else {}
+
+
+def resume_point(config: TrainConfig, output_dir: Path, cwd: Path, log: Callable[[str], None],
+                 resume: bool = False) -> ResumePoint:
+    """Where the run starts. `resume` (a run executed again after it failed, was cancelled or lost its worker):
+    from the last complete checkpoint in `output_dir` whatever `overwrite_output_dir` says, else from
+    `resume_from_checkpoint`, else from step 0 with a note saying why. Otherwise as LLaMA Factory does:
+    `resume_from_checkpoint`, else the last complete checkpoint unless `overwrite_output_dir`."""
+    last = last_complete_checkpoint(output_dir, log) if output_dir.is_dir() and (resume or not config.overwrite_output_dir) else None
+    if resume and last is not None:
+        return _at(last, "this run is executed again, so it continues whatever `overwrite_output_dir` says")
     if config.resume_from_checkpoint:
-        return str(_resolve(config.resume_from_checkpoint, cwd))
-    if config.overwrite_output_dir or not output_dir.is_dir():
-        return None
-    last = last_complete_checkpoint(output_dir, log)
-    if last:
-        log(f"Resuming training from {last} (set `overwrite_output_dir: true` to start afresh)")
-    return str(last) if last else None
+        path = _resolve(config.resume_from_checkpoint, cwd)
+        problem = checkpoint_problem(path)
+        if problem:
+            raise UserError(f"`resume_from_checkpoint` {path} cannot be resumed from", got=problem,
+                            hint="Point it at a complete `checkpoint-N` folder, or remove the key to start afresh")
+        return _at(path, "`resume_from_checkpoint`")
+    if last is not None:
+        return _at(last, "`overwrite_output_dir: false` (set it to true to start afresh)")
+    if resume:
+        return ResumePoint(note=f"Starting over from step 0: no complete checkpoint in {output_dir} ({_no_checkpoint_reason(config, output_dir)})")
+    return ResumePoint()
+
+
+def _at(checkpoint: Path, why: str) -> ResumePoint:
+    step = _checkpoint_step(checkpoint)
+    return ResumePoint(checkpoint, step, f"Resuming from {checkpoint} at step {step}: {why}")
+
+
+def _no_checkpoint_reason(config: TrainConfig, output_dir: Path) -> str:
+    if any(output_dir.glob("checkpoint-*")):
+        return "the checkpoints there are incomplete"
+    if config.save_strategy == "no":
+        return "`save_strategy: no` saves none"
+    if config.save_strategy == "steps":
+        return f"the previous attempt stopped before its first checkpoint (`save_steps: {config.save_steps}`)"
+    return f"the previous attempt stopped before its first checkpoint (`save_strategy: {config.save_strategy}`)"
+
+
+WEIGHT_FILES = ("adapter_model.safetensors", "model.safetensors", "adapter_model.bin", "pytorch_model.bin")
+WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+
+
+def _checkpoint_step(path: Path) -> int:
+    return int(json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))["global_step"])
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """None when the file is as long as its header says; a kill while it was written leaves it shorter."""
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as f:
+            length = int.from_bytes(f.read(8), "little")
+            if size < 8 + length:
+                return f"{path.name} is cut short (its header alone needs {8 + length} bytes, the file has {size})"
+            header = json.loads(f.read(length))
+    except (OSError, ValueError) as exc:
+        return f"{path.name} cannot be read ({exc})"
+    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
+    expected = 8 + length + max(ends, default=0)
+    return None if size >= expected else f"{path.name} is cut short ({size} of {expected} bytes)"
+
+
+def _weights_problem(path: Path) -> str | None:
+    files = [path / name for name in WEIGHT_FILES if (path / name).is_file()]
+    for index in (path / name for name in WEIGHT_INDEXES if (path / name).is_file()):
+        try:
+            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+        except (OSError, ValueError, KeyError) as exc:
+            return f"{index.name} cannot be read ({exc})"
+        missing = sorted(s for s in shards if not (path / s).is_file())
+        if missing:
+            return f"shard {missing[0]} of {index.name} is missing"
+        files += [path / s for s in sorted(shards)]
+    if not files and not any(path.glob("global_step*")):  # DeepSpeed keeps its own `global_stepN` folder
+        return "no model or adapter weights"
+    for file in files:
+        problem = _safetensors_problem(file) if file.suffix == ".safetensors" else None
+        if problem:
+            return problem
+    return None
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why a checkpoint folder cannot be resumed from, or None when it is complete: its `trainer_state.json` (the
+    Trainer writes it after the weights, optimizer and RNG state) reads as JSON with the step, and its weights
+    are all there and as long as their headers say."""
+    if not path.is_dir():
+        return "no such folder"
+    state = path / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json (the run stopped while saving it)"
+    try:
+        _checkpoint_step(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return "trainer_state.json is cut short or has no global_step (the run stopped while writing it)"
+    return _weights_problem(path)
 
 
 def last_complete_checkpoint(output_dir: Path, log: Callable[[str], None]) -> Path | None:
-    """The newest `checkpoint-N` whose `trainer_state.json` was written (the Trainer writes it last); one cut
-    short by a kill while saving is skipped, with a log line."""
+    """The newest `checkpoint-N` that is complete (`checkpoint_problem`); one cut short by a kill while it was
+    saved is skipped, with a log line saying why."""
     found = []
     for path in output_dir.glob("checkpoint-*"):
         suffix = path.name.removeprefix("checkpoint-")
         if path.is_dir() and suffix.isdigit():
             found.append((int(suffix), path))
     for _, path in sorted(found, reverse=True):
-        if (path / "trainer_state.json").is_file():
+        problem = checkpoint_problem(path)
+        if problem is None:
             return path
-        log(f"Skipping {path}: incomplete (no trainer_state.json; the run stopped while saving it)")
+        log(f"Skipping {path}: incomplete — {problem}")
     return None
 
 
@@ -379,7 +500,7 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
     import torch
     from transformers import EarlyStoppingCallback, Trainer, set_seed
 
-    from loreforge.train.callbacks import make_log_callback
+    from loreforge.train.callbacks import make_auto_logging_callback, make_log_callback
     from loreforge.train.collate import SFTCollator
     from loreforge.train.loss import make_trainer_class
     from loreforge.train.optim import with_loraplus
@@ -414,6 +535,8 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
         model.enable_input_require_grads()
     say(param_summary(model))
     callbacks = [make_log_callback(output_dir, say, on_progress)]
+    if config.logging_steps is None:
+        callbacks.append(make_auto_logging_callback(say))
     if config.early_stopping_steps:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_steps))
     trainer_class = make_trainer_class(Trainer)
@@ -429,21 +552,33 @@ def build_trainer(config: TrainConfig, cwd: Path, say: Callable[[str], None],
 
 
 def run_training(config: TrainConfig, *, cwd: Path | None = None, log: Callable[[str], None] | None = None,
-                 return_model: bool = False, on_progress: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+                 return_model: bool = False, on_progress: Callable[[dict[str, Any]], None] | None = None,
+                 resume: bool = False) -> TrainResult:
     """Fine-tune as configured and save everything into `output_dir`; see the module docstring.
     `on_progress` gets LLaMA Factory's progress fields (current_steps, total_steps, percentage, loss, ...) on the
-    main process, at every log step and at most every few seconds in between."""
+    main process, at every log step and at most every few seconds in between, plus where the run started
+    (`ResumePoint.fields`). `resume`: the run is executed again (it failed, was cancelled or lost its worker), so
+    it continues from its last complete checkpoint whatever `overwrite_output_dir` says (`resume_point`)."""
     _require()
-    from loreforge.train.callbacks import plot_loss
+    from loreforge.train.callbacks import TRAINER_LOG, plot_loss, trim_log
     from loreforge.train.launch import is_main_process
 
     say = (log or _log_default) if is_main_process() else _quiet  # other ranks of a multi-process run stay quiet
     cwd = Path(cwd) if cwd else Path.cwd()
-    run = build_trainer(config, cwd, say, on_progress)
+    start = resume_point(config, _resolve(config.output_dir, cwd), cwd, say, resume)
+    if start.note:
+        say(start.note)
+    if start.checkpoint is not None and is_main_process():
+        dropped = trim_log(_resolve(config.output_dir, cwd) / TRAINER_LOG, start.step)
+        if dropped:
+            say(f"{TRAINER_LOG}: dropped {dropped} line(s) after step {start.step}, logged by the attempt that stopped; "
+                "those steps are trained and logged again")
+    report = None if on_progress is None else (lambda record: on_progress({**record, **start.fields()}))
+    run = build_trainer(config, cwd, say, report)
     trainer, output_dir = run.trainer, run.output_dir
-    outcome = trainer.train(resume_from_checkpoint=_resume_point(config, output_dir, cwd, say))
+    outcome = trainer.train(resume_from_checkpoint=str(start.checkpoint) if start.checkpoint else None)
     trainer.save_model()
-    metrics: dict[str, Any] = dict(outcome.metrics)
+    metrics: dict[str, Any] = dict(outcome.metrics) | start.fields()
     trainer.save_metrics("train", outcome.metrics)
     trainer.save_state()
     eval_loss = None

@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loreforge import __version__
 from loreforge.errors import LoreForgeError
 from loreforge.service import Service
+from loreforge.web import error_shape
 
 
 def create_app(service: Service | None = None) -> FastAPI:
@@ -33,6 +36,10 @@ def create_app(service: Service | None = None) -> FastAPI:
     @app.exception_handler(LoreForgeError)
     async def _lf_error(_request: Request, exc: LoreForgeError) -> JSONResponse:
         return JSONResponse(status_code=exc.http_status, content=exc.to_dict())
+
+    # FastAPI's own errors (a body that does not fit the route's model, no such route) in the same shape.
+    app.add_exception_handler(RequestValidationError, error_shape.validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, error_shape.http_error)  # type: ignore[arg-type]
 
     from loreforge.web import routes_chunks, routes_dataset, routes_documents, routes_generation, routes_models, routes_projects, routes_training
 
