@@ -16,6 +16,45 @@ SHARED = Path(os.environ.get("LOREFORGE_SHARED", REPO.parent / "shared"))
 CORPUS = SHARED / "corpus"
 FINANCIAL = CORPUS / "financial-2024q2"
 FORMATS = CORPUS / "formats"
+# CI has the shared corpus beside the checkout and sets this, so that a test needing it fails instead of
+# skipping there (.ci/run); a user's fresh clone has no ../shared and those tests skip with the reason below.
+REQUIRE_CORPUS = os.environ.get("LOREFORGE_REQUIRE_CORPUS") == "1"
+
+
+def corpus(*names: str) -> list[Path]:
+    """Paths in the shared corpus (e.g. "financial-2024q2/jd.txt", or a folder), or skip the test: the shared
+    corpus is real third-party documents kept beside the checkout, not in the project."""
+    paths = [CORPUS / name for name in names]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        reason = (f"needs the shared corpus: {missing[0]} is absent (a fresh clone has no ../shared; "
+                  "set LOREFORGE_SHARED to its folder to run this test)")
+        if REQUIRE_CORPUS:
+            pytest.fail(reason + " — LOREFORGE_REQUIRE_CORPUS=1 (CI) does not allow skipping it")
+        pytest.skip(reason)
+    return paths
+
+
+def financial(*names: str) -> list[Path]:
+    """The five Q2-2024 earnings reports (or the named ones) of the shared corpus; skips without it."""
+    if not names:
+        folder = corpus("financial-2024q2")[0]
+        return sorted(p for p in folder.iterdir() if p.suffix in (".md", ".txt") and p.name != "SOURCE.md")
+    return corpus(*(f"financial-2024q2/{n}" for n in names))
+
+
+def examples() -> list[Path]:
+    """The example documents LoreForge ships (written for it): real Chinese report-like text for tests that
+    need "some real document" and must run on a fresh clone."""
+    from loreforge.service.demo import example_documents
+
+    return example_documents()
+
+
+def small_chunks(svc: Service, project: str) -> None:
+    """Split settings that cut the example documents into a dozen chunks (no two of them alike)."""
+    svc.set_setting(project, "split.min_length", 150)
+    svc.set_setting(project, "split.max_length", 400)
 
 
 @pytest.fixture()

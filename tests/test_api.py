@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import FINANCIAL
+from conftest import examples
 from loreforge.service import Service
 from loreforge.web import create_app
 
@@ -43,19 +43,20 @@ def test_projects_and_settings(client: TestClient) -> None:
 
 def test_upload_split_toc_chunks(client: TestClient) -> None:
     client.post("/api/projects", json={"name": "p"})
+    report_md, faq_html = examples()[1], examples()[0]  # written for LoreForge, shipped with it
     files = [
-        ("files", ("快手.md", (FINANCIAL / "kuaishou.md").read_bytes(), "text/markdown")),
-        ("files", ("../../escape.txt", (FINANCIAL / "jd.txt").read_bytes(), "text/plain")),
+        ("files", ("星河.md", report_md.read_bytes(), "text/markdown")),
+        ("files", ("../../escape.html", faq_html.read_bytes(), "text/html")),
         ("files", ("broken.pdf", b"%PDF-1.4 truncated", "application/pdf")),
-        ("files", ("again.md", (FINANCIAL / "kuaishou.md").read_bytes(), "text/markdown")),
+        ("files", ("again.md", report_md.read_bytes(), "text/markdown")),
     ]
     report = client.post("/api/projects/p/documents", files=files).json()
     assert [i["status"] for i in report["items"]] == ["added", "added", "failed", "duplicate"]
     assert "broken.pdf" in report["items"][2]["error"]
     docs = client.get("/api/projects/p/documents").json()
-    assert {d["filename"] for d in docs} == {"快手.md", "../../escape.txt"}
+    assert {d["filename"] for d in docs} == {"星河.md", "../../escape.html"}
     doc_id = docs[0]["id"]
-    assert "快手" in client.get(f"/api/projects/p/documents/{doc_id}/text").text
+    assert "星河" in client.get(f"/api/projects/p/documents/{doc_id}/text").text
     split = client.post("/api/projects/p/split", json={"document_id": doc_id, "strategy": "fixed", "overrides": {"split.chunk_size": 400, "split.min_length": 100, "split.max_length": 500}}).json()
     assert split["strategy"] == "fixed" and split["stats"]["max"] <= 500
     assert client.get("/api/projects/p/toc").json()["documents"]

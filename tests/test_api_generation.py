@@ -12,7 +12,7 @@ from fake_llm import FakeLLM
 from fastapi.testclient import TestClient
 from qa_responder import respond
 
-from conftest import FINANCIAL
+from conftest import examples
 from loreforge.service import Service
 from loreforge.web import create_app
 
@@ -38,7 +38,7 @@ def _wait(client: TestClient, job_id: int) -> dict:
 def test_generation_over_http(client: TestClient) -> None:
     with FakeLLM(responder=respond, api_key=KEY) as fake:
         client.post("/api/projects", json={"name": "p"})
-        files = [("files", ("kuaishou.md", (FINANCIAL / "kuaishou.md").read_bytes(), "text/markdown"))]
+        files = [("files", ("xinghe.md", examples()[1].read_bytes(), "text/markdown"))]
         client.post("/api/projects/p/documents", files=files)
         added = client.post("/api/projects/p/models", json={"provider": "custom", "model": "fake-model", "name": "fake", "base_url": fake.base_url, "api_key": KEY, "options": {"temperature": 0.2}})
         assert added.status_code == 201 and KEY not in added.text

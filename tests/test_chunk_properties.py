@@ -1,24 +1,23 @@
 """Property tests: every strategy keeps every invariant, on generated Markdown and on real documents.
 
 The invariants and the document grammar live in test_chunk_checker.py. Real text: the Chinese earnings reports
-under /work/shared/corpus/financial-2024q2 (read by path; skipped when the corpus is absent).
+of the shared corpus (read by path, where it is beside the checkout) and the example report LoreForge ships.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import FINANCIAL, examples
 from loreforge.chunk import split_text
 from loreforge.chunk.token import load_measure
 from loreforge.settings import SplitSettings
 from test_chunk_checker import check_split, documents, split_settings
 
-CORPUS = Path("/work/shared/corpus/financial-2024q2")
-CORPUS_FILES = sorted(p for p in CORPUS.glob("*") if p.suffix in (".txt", ".md") and p.name != "SOURCE.md")
+CORPUS_FILES = sorted(p for p in FINANCIAL.glob("*") if p.suffix in (".txt", ".md") and p.name != "SOURCE.md") + [
+    p for p in examples() if p.suffix == ".md"]
 STRATEGIES = ["markdown", "recursive", "fixed", "token", "custom"]
 CUSTOM_SEPARATORS = ["---", "<!-- split -->", "。", "\n\n"]
 FAST = settings(
@@ -65,7 +64,6 @@ def test_token_strategy_with_a_real_tokenizer(tokenizer_path: str, data: st.Data
     check_split(doc, result, split, truth, measure=load_measure(tokenizer_path)[0])
 
 
-@pytest.mark.skipif(not CORPUS_FILES, reason="corpus not available")
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
@@ -76,7 +74,6 @@ def test_real_documents_keep_invariants(strategy: str, data: st.DataObject) -> N
     check_split(doc, split_text(doc, split), split)
 
 
-@pytest.mark.skipif(not CORPUS_FILES, reason="corpus not available")
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_real_documents_concatenated_with_defaults(strategy: str) -> None:
     doc = "\n\n".join(p.read_text(encoding="utf-8") for p in CORPUS_FILES)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from conftest import FINANCIAL, write
+from conftest import examples, write
 from loreforge.cli import cli
 
 
@@ -65,7 +65,7 @@ def test_settings_show_set(home: Path) -> None:
 def test_ingest_split_toc_chunks(home: Path, tmp_path: Path) -> None:
     run("project", "create", "p")
     bad = write(tmp_path / "empty.md", "")
-    result = CliRunner().invoke(cli, ["ingest", "p", str(FINANCIAL / "kuaishou.md"), str(FINANCIAL / "jd.txt"), str(bad)])
+    result = CliRunner().invoke(cli, ["ingest", "p", str(examples()[1]), str(examples()[0]), str(bad)])
     assert result.exit_code == 1  # one failed
     assert "2 added, 0 duplicates, 1 failed" in result.output
     assert "empty.md" in result.output
@@ -73,7 +73,7 @@ def test_ingest_split_toc_chunks(home: Path, tmp_path: Path) -> None:
     assert len(docs) == 2
     doc_id = docs[0]["id"]
     assert js("documents", "show", "p", str(doc_id))["chunks"] >= 1
-    assert "快手" in run("documents", "show", "p", str(doc_id), "--text").output
+    assert "星河" in run("documents", "show", "p", str(doc_id), "--text").output
     split = js("split", "p", "--document", str(doc_id), "--strategy", "recursive", "--max", "600", "--min", "200", "--chunk-size", "500")
     assert split["strategy"] == "recursive" and split["stats"]["max"] <= 600
     assert "chunks (recursive)" in run("split", "p", "--document", str(doc_id), "--strategy", "recursive", "--max", "600", "--min", "200", "--chunk-size", "500").output

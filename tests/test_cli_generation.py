@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from fake_llm import FakeLLM
 from qa_responder import respond
 
-from conftest import FINANCIAL
+from conftest import examples
 from loreforge.cli import cli
 
 KEY = "sk-cli-SECRET-999"
@@ -23,7 +23,7 @@ def run(*args: str, input: str | None = None) -> tuple[int, str]:
 def test_models_keys_and_generation(home: Path, tmp_path: Path) -> None:
     with FakeLLM(responder=respond, api_key=KEY) as fake:
         run("project", "create", "p")
-        assert run("ingest", "p", str(FINANCIAL / "kuaishou.md"))[0] == 0
+        assert run("ingest", "p", str(examples()[1]))[0] == 0
         code, out = run("models", "add", "p", "--provider", "custom", "--model", "m", "--base-url", fake.base_url, "--api-key", KEY)
         assert code == 1 and "never read from the command line" in out and KEY not in out
         code, out = run("models", "add", "p", "--provider", "custom", "--model", "fake-model", "--name", "fake",
@@ -57,12 +57,12 @@ def test_models_keys_and_generation(home: Path, tmp_path: Path) -> None:
 
 def test_offline_generation_and_prompts(home: Path, tmp_path: Path) -> None:
     run("project", "create", "p")
-    run("ingest", "p", str(FINANCIAL / "jd.txt"))
+    run("ingest", "p", str(examples()[1]))
     code, out = run("questions", "generate", "p", "--provider", "extractive")
     assert code == 0 and "completed" in out
     assert run("answers", "generate", "p", "--provider", "extractive")[0] == 0
     first = json.loads(run("questions", "list", "p", "--json")[1])["items"][0]
-    assert run("questions", "edit", "p", str(first["id"]), "--text", "京东二季度营收多少？")[0] == 0
+    assert run("questions", "edit", "p", str(first["id"]), "--text", "星河精密上半年营收多少？")[0] == 0
     chunk = json.loads(run("chunks", "list", "p", "--json")[1])["items"][0]["id"]
     assert "Added question" in run("questions", "add", "p", str(chunk), "手工问题？")[1]
     assert "Deleted 1" in run("questions", "delete", "p", str(first["id"]))[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FINANCIAL
+from conftest import financial
 from loreforge.service import Service
 from loreforge.service.dataset import DatasetFilter
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not LF_PYTHON, reason="contract stage only: set 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny")
-    texts = [str(FINANCIAL / "kuaishou.md"), str(FINANCIAL / "jd.txt")]
+    texts = [str(p) for p in financial("kuaishou.md", "jd.txt")]
     subprocess.run([str(LF_PYTHON), str(HERE / "contract" / "make_tiny_qwen2.py"), str(out), *texts], check=True, timeout=300)
     return out
 
@@ -35,7 +35,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def confirmed(svc: Service) -> str:
     svc.create_project("fin")
-    svc.ingest("fin", [FINANCIAL / "kuaishou.md", FINANCIAL / "jd.txt"])
+    svc.ingest("fin", financial("kuaishou.md", "jd.txt"))
     svc.generate_questions("fin")
     svc.generate_answers("fin")
     svc.set_setting("fin", "language", "zh")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FINANCIAL, FORMATS, write
+from conftest import FORMATS, financial, write
 from loreforge.errors import Conflict, NotFound
 from loreforge.service import Service, Source, Upload
 from loreforge.service.demo import example_documents
@@ -21,8 +21,7 @@ def _chunks(svc: Service, project: str, document_id: int | None = None) -> list:
 
 
 def test_ingest_the_financial_corpus(svc: Service, project: str) -> None:
-    files = sorted(p for p in FINANCIAL.iterdir() if p.suffix in (".txt", ".md") and p.name != "SOURCE.md")
-    report = svc.ingest(project, files)
+    report = svc.ingest(project, financial())
     assert (report.added, report.duplicates, report.failed) == (5, 0, 0)
     docs = svc.list_documents(project)
     assert len(docs) == 5

@@ -14,7 +14,7 @@ import pytest
 from fake_llm import FakeLLM, Reply
 from qa_responder import respond
 
-from conftest import FINANCIAL
+from conftest import examples, financial, small_chunks
 from loreforge.service import Service
 from loreforge.store.models import DatasetItem, Job, LLMCall, Question
 
@@ -31,7 +31,8 @@ def fake() -> Iterator[FakeLLM]:
 def proj(svc: Service, fake: FakeLLM) -> str:
     svc.create_project("fin")
     svc.set_setting("fin", "llm.max_attempts", 2)
-    svc.ingest("fin", [FINANCIAL / "kuaishou.md", FINANCIAL / "jd.txt"])
+    small_chunks(svc, "fin")
+    svc.ingest("fin", examples())
     svc.add_model("fin", "custom", "fake-model", name="fake", base_url=fake.base_url, api_key=KEY)
     return "fin"
 
@@ -195,7 +196,7 @@ def test_model_test_and_listing(svc: Service, proj: str, fake: FakeLLM) -> None:
 
 def test_extractive_on_the_real_corpus(svc: Service) -> None:
     svc.create_project("offline")
-    files = sorted(p for p in FINANCIAL.iterdir() if p.suffix in (".md", ".txt") and p.name != "SOURCE.md")
+    files = financial()
     svc.ingest("offline", files)
     svc.build_tags("offline")  # from the headings, no LLM
     q = svc.generate_questions("offline")  # no model configured: extractive is the default
@@ -216,7 +217,7 @@ def test_background_jobs_share_one_limit_per_endpoint(svc: Service, proj: str, f
     fake.responder = lambda req: dataclasses.replace(respond(req), delay_s=0.1)
     svc.set_setting(proj, "llm.concurrency", 3)
     svc.create_project("other", copy_from=proj)
-    svc.ingest("other", [FINANCIAL / "meituan.md", FINANCIAL / "tencent.md"])
+    svc.ingest("other", examples())
     jobs = [svc.generate_questions(p, background=True) for p in (proj, "other")]
     deadline = time.monotonic() + 60
     while any(svc.get_job(j.id).status in ("queued", "running") for j in jobs) and time.monotonic() < deadline:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FINANCIAL
+from conftest import financial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,9 +21,7 @@ OK: tuple[str, ...] = ()
 
 
 def corpus_files() -> list[Path]:
-    if not FINANCIAL.is_dir():
-        pytest.skip(f"corpus {FINANCIAL} not available")
-    return sorted(p for p in FINANCIAL.iterdir() if p.suffix in (".md", ".txt") and p.name != "SOURCE.md")
+    return financial()
 
 
 @pytest.mark.parametrize(
@@ -192,9 +190,7 @@ def test_empty_answer_is_grounded() -> None:
 
 
 def test_reference_workflow_wrong_figure() -> None:
-    source = (FINANCIAL / "kuaishou.md") if FINANCIAL.is_dir() else None
-    if source is None:
-        pytest.skip("corpus not available")
+    source = financial("kuaishou.md")[0]
     text = source.read_text(encoding="utf-8")
     tuned = "快手2024年第二季度经调整净利润同比增长48.7%，达到46.8亿元左右。"
     base = "快手2024年第二季度经调整净利润同比增长73.7%，达到46.8亿元左右。"

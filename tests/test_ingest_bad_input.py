@@ -10,19 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import corpus as shared_corpus
 from loreforge.errors import IngestError
 from loreforge.ingest import load
 from loreforge.settings import IngestSettings
 
-SHARED = Path(os.environ.get("LOREFORGE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-FORMATS = SHARED / "corpus" / "formats"
-
-
 def corpus(name: str) -> Path:
-    path = FORMATS / name
-    if not path.exists():
-        pytest.skip(f"corpus file {path} not available")
-    return path
+    """A file of the shared corpus's formats folder (real third-party files); skips without the corpus."""
+    return shared_corpus(f"formats/{name}")[0]
 
 
 def refused(path: Path, filename: str | None = None, limits: IngestSettings | None = None) -> IngestError:

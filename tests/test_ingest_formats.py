@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
+from conftest import corpus as shared_corpus
 from loreforge.ingest import SUPPORTED_EXTENSIONS, load
 from loreforge.records import LoadedDocument
 
-SHARED = Path(os.environ.get("LOREFORGE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-FORMATS = SHARED / "corpus" / "formats"
-
-
 def corpus(name: str) -> Path:
-    path = FORMATS / name
-    if not path.exists():
-        pytest.skip(f"corpus file {path} not available")
-    return path
+    """A file of the shared corpus's formats folder (real third-party files); skips without the corpus."""
+    return shared_corpus(f"formats/{name}")[0]
 
 
 def headings(doc: LoadedDocument) -> list[str]:

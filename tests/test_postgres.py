@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FINANCIAL
+from conftest import examples
 from loreforge.service import Service
 from loreforge.settings import AppConfig
 
@@ -45,14 +45,14 @@ def test_workflow_on_postgresql(pg: Service) -> None:
     assert pg.db.engine.dialect.name == "postgresql"
     pg.create_project("fin")
     pg.set_setting("fin", "split.max_length", 1200)
-    report = pg.ingest("fin", [FINANCIAL / "kuaishou.md", FINANCIAL / "jd.txt", FINANCIAL / "kuaishou.md"])
+    report = pg.ingest("fin", [*examples(), examples()[1]])
     assert [i.status for i in report.items] == ["added", "added", "duplicate"]
     chunks = pg.list_chunks("fin", page_size=1000).items
     assert chunks and all(c.size <= 1200 for c in chunks)
-    assert pg.list_chunks("fin", text="73.7%").total >= 1
+    assert pg.list_chunks("fin", text="27.9%").total >= 1
     merged = pg.merge_chunks("fin", [chunks[0].id, chunks[1].id])
     first, _second = pg.split_chunk("fin", merged.id, 10)
-    pg.edit_chunk("fin", first.id, "快手2024年第二季度经调整净利润同比增长73.7%。")
+    pg.edit_chunk("fin", first.id, "星河精密2025年上半年综合毛利率为27.9%。")
     pg.build_tags("fin")
     q = pg.generate_questions("fin")
     a = pg.generate_answers("fin")

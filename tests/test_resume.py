@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FINANCIAL
+from conftest import examples, small_chunks
 from loreforge.service import Service
 from loreforge.settings import AppConfig
 
@@ -41,10 +41,8 @@ def _setup(home: Path, base_url: str) -> None:
     svc = Service(AppConfig.from_env(home))
     svc.create_project("fin")
     svc.set_setting("fin", "llm.concurrency", 2)
-    files = [FINANCIAL / "kuaishou.md", FINANCIAL / "jd.txt"]
-    svc.set_setting("fin", "split.min_length", 200)
-    svc.set_setting("fin", "split.max_length", 400)
-    svc.ingest("fin", files)
+    small_chunks(svc, "fin")
+    svc.ingest("fin", examples())
     svc.add_model("fin", "custom", "fake-model", name="fake", base_url=base_url)
     svc.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fake_llm import FakeLLM, Reply
 
-from conftest import FINANCIAL
+from conftest import examples
 from loreforge.errors import UserError
 from loreforge.service import Service
 from loreforge.service.dataset import DatasetFilter as F
@@ -18,7 +18,7 @@ from loreforge.service.dataset import DatasetFilter as F
 @pytest.fixture()
 def qa(svc: Service) -> str:
     svc.create_project("fin")
-    svc.ingest("fin", [FINANCIAL / "kuaishou.md", FINANCIAL / "jd.txt"])
+    svc.ingest("fin", examples())
     svc.generate_questions("fin")
     svc.generate_answers("fin")
     return "fin"
@@ -54,8 +54,8 @@ def test_filters_show_edit_confirm_rate_delete(svc: Service, qa: str) -> None:
 
 
 def test_grounding_flags_a_wrong_figure(svc: Service, qa: str) -> None:
-    target = next(i for i in svc.list_dataset(qa, F(text="73.7%")).items)
-    svc.edit_dataset_item(qa, target.id, answer=target.answer.replace("73.7%", "48.7%"))
+    target = next(i for i in svc.list_dataset(qa, F(text="27.9%")).items)  # the gross margin
+    svc.edit_dataset_item(qa, target.id, answer=target.answer.replace("27.9%", "48.7%"))
     report = svc.check_dataset(qa)
     assert report.checked == len(_ids(svc, qa))
     flagged = {item["id"]: item["missing"] for item in report.items}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from conftest import FINANCIAL
+from conftest import examples
 from loreforge.cli import cli
 from loreforge.service import Service
 from loreforge.web import create_app
@@ -23,7 +24,7 @@ def run(*args: str, input: str | None = None) -> tuple[int, str]:
 
 def test_review_cli(home: Path, tmp_path: Path) -> None:
     run("project", "create", "p")
-    run("ingest", "p", str(FINANCIAL / "kuaishou.md"))
+    run("ingest", "p", str(examples()[1]))
     run("questions", "generate", "p")
     run("answers", "generate", "p")
     items = json.loads(run("dataset", "list", "p", "--json")[1])["items"]
@@ -51,7 +52,10 @@ def test_review_cli(home: Path, tmp_path: Path) -> None:
     assert code == 1 and "bad.csv" in out
     code, out = run("dataset", "import", "p", str(tmp_path / "csv" / "train.csv"), "--format", "custom",
                     "--map", "question=prompt", "--map", "answer=completion")
-    assert code == 0 and f"Imported {len(ids)} items" in out
+    with (tmp_path / "csv" / "train.csv").open(encoding="utf-8", newline="") as f:
+        exported = len(list(csv.DictReader(f)))
+    assert 0 < exported <= len(ids)  # the train split (a share of the items is held out for validation)
+    assert code == 0 and f"Imported {exported} items" in out
     assert "Deleted 1" in run("dataset", "delete", "p", "--ids", str(ids[-1]), "--yes")[1]
 
 
@@ -63,7 +67,7 @@ def client(svc: Service) -> Iterator[TestClient]:
 
 def test_review_api(client: TestClient, svc: Service, tmp_path: Path) -> None:
     svc.create_project("p")
-    svc.ingest("p", [FINANCIAL / "jd.txt"])
+    svc.ingest("p", examples())
     svc.generate_questions("p")
     svc.generate_answers("p")
     page = client.get("/api/projects/p/dataset", params={"page_size": 5}).json()
@@ -102,7 +106,7 @@ def test_score_cli_min_score_auto_confirms(home: Path) -> None:
 
     with FakeLLM(responder=judge) as fake:
         run("project", "create", "p")
-        run("ingest", "p", str(FINANCIAL / "kuaishou.md"))
+        run("ingest", "p", str(examples()[1]))
         run("questions", "generate", "p")
         run("answers", "generate", "p")
         run("models", "add", "p", "--provider", "custom", "--model", "judge", "--base-url", fake.base_url)

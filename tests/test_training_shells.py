@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from conftest import FINANCIAL
+from conftest import examples
 from train_workspace import assert_merged_matches_adapter
 from loreforge.cli import cli
 from loreforge.service import Service
@@ -39,7 +39,7 @@ def _confirmed_project() -> CliRunner:
     """Project "p" with two corpus reports ingested, questions and answers generated (extractive) and confirmed."""
     runner = CliRunner()
     runner.invoke(cli, ["project", "create", "p"])
-    runner.invoke(cli, ["ingest", "p", str(FINANCIAL / "kuaishou.md"), str(FINANCIAL / "jd.txt")])
+    runner.invoke(cli, ["ingest", "p", *map(str, examples())])
     runner.invoke(cli, ["questions", "generate", "p"])
     runner.invoke(cli, ["answers", "generate", "p"])
     runner.invoke(cli, ["dataset", "confirm", "p"])
@@ -49,7 +49,7 @@ def _confirmed_project() -> CliRunner:
 def test_train_cli_on_our_bundle_records_the_run(home: Path, tmp_path: Path) -> None:
     runner = _confirmed_project()
     assert runner.invoke(cli, ["export", "p", "--out", str(tmp_path / "bundle"), "--val-size", "0.2"]).exit_code == 0
-    runner.invoke(cli, ["tiny-model", str(tmp_path / "tiny"), "--text", str(FINANCIAL / "kuaishou.md")])
+    runner.invoke(cli, ["tiny-model", str(tmp_path / "tiny"), "--text", str(examples()[1])])
     sets = {"model_name_or_path": str(tmp_path / "tiny"), "output_dir": str(tmp_path / "out"), "max_steps": 2, "bf16": False,
             "cutoff_len": 128, "per_device_train_batch_size": 1, "gradient_accumulation_steps": 1, "eval_steps": 1,
             "save_steps": 2, "logging_steps": 1}
