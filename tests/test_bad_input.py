@@ -257,3 +257,16 @@ def test_a_model_path_that_does_not_exist_says_so(tmp_path: Path) -> None:
     assert model_source("gpt2", tmp_path) == "gpt2"
     (tmp_path / "tiny").mkdir()
     assert model_source("tiny", tmp_path) == str(tmp_path / "tiny")
+
+
+def test_a_question_twice_on_one_chunk_is_a_conflict_not_a_500(svc: Service, project: str, chunk_id: int,
+                                                               client: TestClient) -> None:
+    first = svc.add_question(project, chunk_id, "When did it open?")
+    with pytest.raises(Conflict, match=f"question {first.id}"):
+        svc.add_question(project, chunk_id, "When did it open?")
+    other = svc.add_question(project, chunk_id, "How many piers?")
+    with pytest.raises(Conflict):
+        svc.edit_question(project, other.id, text="when did it open")  # the same once normalised
+    assert svc.edit_question(project, first.id, tag="").id == first.id  # its own text is no clash
+    reply = client.post(f"/api/projects/{project}/questions", json={"chunk_id": chunk_id, "text": "How many piers?"})
+    assert reply.status_code == 409 and set(reply.json()) == SHAPE

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loreforge.errors import Conflict, NotFound, UserError
@@ -193,7 +192,7 @@ class QuestionActions(ServiceBase):
             q = Question(project_id=row.id, chunk_id=chunk.id, text=text.strip(), norm_text=norm_text(text.strip()),
                          tag_id=lookups.tag_id(session, row, tag), source="manual")
             session.add(q)
-            _flush_unique(session, row, chunk.id, text)
+            _flush_unique(session, row, q)
             return self._question_view(session, q)
 
     def edit_question(self, project: str | int, question_id: int, text: str | None = None, tag: str | None = None) -> QuestionView:
@@ -206,7 +205,7 @@ class QuestionActions(ServiceBase):
                 q.text, q.norm_text = text.strip(), norm_text(text.strip())
             if tag is not None:
                 q.tag_id = lookups.tag_id(session, row, tag) if tag else None
-            _flush_unique(session, row, q.chunk_id, q.text)
+            _flush_unique(session, row, q)
             return self._question_view(session, q)
 
     def delete_questions(self, project: str | int, question_ids: list[int]) -> Any:
@@ -221,16 +220,17 @@ class QuestionActions(ServiceBase):
         return Deleted(deleted=len(set(question_ids)))
 
 
-def _flush_unique(session: Session, row: Project, chunk_id: int | None, text: str) -> None:
-    """Flush, turning the (chunk, question) key's violation into a Conflict naming the question already there."""
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        twin = session.scalar(select(Question.id).where(Question.project_id == row.id, Question.chunk_id == chunk_id,
-                                                        Question.norm_text == norm_text(text.strip())))
-        raise Conflict(f"Chunk {chunk_id} already has this question" + (f" (question {twin})" if twin else ""),
-                       got=repr(text.strip()[:80]), hint="Edit the existing question instead") from None
+def _flush_unique(session: Session, row: Project, question: Question) -> None:
+    """Flush `question`, refusing with a Conflict naming the question already there when its chunk already has
+    it (looked up before the flush: a failed flush would roll the whole transaction back)."""
+    with session.no_autoflush:
+        twin = session.scalar(select(Question.id).where(
+            Question.project_id == row.id, Question.chunk_id == question.chunk_id,
+            Question.norm_text == question.norm_text, Question.id != question.id))
+    if twin is not None:
+        raise Conflict(f"Chunk {question.chunk_id} already has this question (question {twin})",
+                       got=repr(question.text[:80]), hint="Edit the existing question instead")
+    session.flush()
 
 
 def _count(size: int, chars_per_question: int, max_per_chunk: int) -> int:
