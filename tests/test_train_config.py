@@ -112,7 +112,7 @@ def test_llamafactory_defaults() -> None:
     assert (cfg.cutoff_len, cfg.lora_rank, cfg.lora_alpha, cfg.effective_lora_alpha) == (2048, 8, None, 16)
     assert (cfg.lora_target, cfg.finetuning_type, cfg.dataset_dir, cfg.template) == ("all", "lora", "data", None)
     assert (cfg.learning_rate, cfg.num_train_epochs, cfg.per_device_train_batch_size) == (5e-5, 3.0, 8)
-    assert (cfg.logging_steps, cfg.save_steps, cfg.seed, cfg.eval_strategy) == (500, 500, 42, "no")
+    assert (cfg.logging_steps, cfg.save_steps, cfg.seed, cfg.eval_strategy) == (None, 500, 42, "no")  # unset: auto
     assert cfg.gradient_checkpointing_choice is None and not cfg.use_packing and cfg.flash_attn == "auto"
     assert TrainConfig(model_name_or_path="m", neat_packing=True).use_packing
     assert TrainConfig(model_name_or_path="m", disable_gradient_checkpointing=True).gradient_checkpointing_choice is False

@@ -69,8 +69,8 @@ def test_resume_continues_step_count_and_schedule(workspace: Path) -> None:
                            log=lines.append)
     assert any("Resuming training from" in line and "checkpoint-3" in line for line in lines)
     assert resumed.global_step == 6
-    new = read_log(part)[6:]  # the first run's 6 lines, then the resumed run appends
-    assert [r["current_steps"] for r in new] == [4, 5, 6]
+    assert [r["current_steps"] for r in read_log(part)] == [1, 2, 3, 4, 5, 6]  # each step once: 4..6 logged again
+    new = read_log(part)[3:]
     for r in new:
         assert r["total_steps"] == 6
         assert r["lr"] == pytest.approx(reference[r["current_steps"]]["lr"], rel=1e-6)
@@ -178,7 +178,8 @@ def test_resume_skips_a_checkpoint_cut_short_while_saving(tmp_path: Path) -> Non
     for step, complete in ((4, True), (8, True), (12, False), (16, False)):
         (tmp_path / f"checkpoint-{step}").mkdir()
         if complete:
-            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(f'{{"global_step": {step}}}')
+            (tmp_path / f"checkpoint-{step}" / "adapter_model.safetensors").write_bytes((2).to_bytes(8, "little") + b"{}")
     (tmp_path / "checkpoint-x").mkdir()
     lines: list[str] = []
     assert last_complete_checkpoint(tmp_path, lines.append) == tmp_path / "checkpoint-8"

@@ -109,14 +109,33 @@ def test_a_foreground_run_cancelled_from_elsewhere_exits_4(home: Path, svc: Serv
     assert f"run {runs[0].id} cancelled" in out and svc.get_run(runs[0].id).status == "cancelled"
 
 
-def test_a_killed_worker_is_reported_and_the_run_resumes(svc: Service, workspace: Path) -> None:
+def _complete_steps(out: Path) -> list[int]:
+    """Steps of the checkpoints whose trainer_state.json was written whole (the Trainer writes it last)."""
+    steps = []
+    for state in out.glob("checkpoint-*/trainer_state.json"):
+        try:
+            steps.append(json.loads(state.read_text(encoding="utf-8"))["global_step"])
+        except ValueError:
+            continue
+    return sorted(steps)
+
+
+def test_a_killed_worker_is_reported_and_the_run_resumes(svc: Service, workspace: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """SIGKILL mid-training, then `runs execute`: with `overwrite_output_dir: true` (what the exported
+    train_lora.yaml says) the run still continues from its last complete checkpoint — a half-written one is
+    skipped — and trainer_log.jsonl holds each step once."""
+    import logging
+    import shutil
+
     from loreforge.store.models import TrainRun
 
-    cfg = config(workspace, "killed", max_steps=200, save_strategy="steps", save_steps=4, save_total_limit=2,
-                 overwrite_output_dir=False)
+    cfg = config(workspace, "killed", max_steps=200, save_strategy="steps", save_steps=4, save_total_limit=2)
+    assert cfg["overwrite_output_dir"] is True
     run = svc.train(cfg, background=True)
     # Progress reaches the store every few seconds; the trainer log gets every step, so kill on that, early.
-    log = workspace / "killed" / TRAINER_LOG
+    out = workspace / "killed"
+    log = out / TRAINER_LOG
     deadline = time.monotonic() + 180
     while not log.exists() or len(log.read_text(encoding="utf-8").splitlines()) < 6:
         assert time.monotonic() < deadline and svc.get_run(run.id).status in ("queued", "running"), svc.get_run(run.id)
@@ -133,11 +152,19 @@ def test_a_killed_worker_is_reported_and_the_run_resumes(svc: Service, workspace
     job = svc.get_job(int(dead.job_id or 0))  # the run's life cycle is a job like any other
     assert job.kind == "train" and job.status == "failed" and job.params["run_id"] == run.id and job.error == dead.error
     assert job.progress.get("unit") == "steps" and 0 < job.done < job.total == 200
-    assert sorted((workspace / "killed").glob("checkpoint-*"))
-    resumed = svc.execute_run(run.id)  # in this process; picks up the last checkpoint
+    last = _complete_steps(out)[-1]  # the killed attempt logged steps past it, mostly: those are dropped
+    assert last >= 4
+    # The kill came while the next checkpoint was being saved: its trainer_state.json cut short.
+    half = out / f"checkpoint-{last + 4}"
+    shutil.copytree(out / f"checkpoint-{last}", half, dirs_exist_ok=True)
+    (half / "trainer_state.json").write_text('{"global_step": %d, "log_hist' % (last + 4), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="loreforge.train"):
+        resumed = svc.execute_run(run.id)  # in this process; picks up the last complete checkpoint
     assert resumed.status == "completed" and resumed.metrics["global_step"] == 200
+    assert resumed.metrics["resumed_from_step"] == last and resumed.metrics["resumed_from"] == str(out / f"checkpoint-{last}")
+    assert f"Skipping {half}: incomplete" in caplog.text and f"Resuming training from {out / f'checkpoint-{last}'}" in caplog.text
     steps = [json.loads(line)["current_steps"] for line in log.read_text(encoding="utf-8").splitlines()]
-    assert steps[-1] == 200 and len(steps) > 200  # the first attempt's lines, then the resumed steps
+    assert steps == list(range(1, 201))  # each step once: the killed attempt's lines after the checkpoint dropped
     with pytest.raises(Conflict, match="already completed"):  # re-running would overwrite its outputs and metrics
         svc.execute_run(run.id)
     assert svc.get_run(run.id).metrics == resumed.metrics

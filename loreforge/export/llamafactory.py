@@ -8,8 +8,10 @@ Fed by the same two-pass export as `export_dataset`. Writes, in one streaming pa
   `<name>_alpaca_val`, `<name>_sharegpt_val`;
 - `train_lora.yaml`: the reference LoRA SFT recipe (`TrainRecipe`) on the alpaca entry, the validation
   entry as `eval_dataset` when split, `dataset_dir` the bundle's absolute path (LLaMA Factory resolves it
-  against the working directory), `model_name_or_path` a placeholder to replace;
-- `manifest.json`.
+  against the working directory), `model_name_or_path` a placeholder to replace, `logging_steps` chosen for
+  about 20 points on the loss chart of this many training rows (`bundle_logging_steps`);
+- `manifest.json`, whose `project` names the project the bundle came from: a run trained from the bundle's YAML
+  is listed under it (`bundle_project`).
 
 Entry keys mirror LLaMA Factory 0.9.5 (`src/llamafactory/data/parser.py` DatasetAttr.join reads
 `file_name`, `formatting` in {alpaca, sharegpt, openai}, `columns` prompt/query/response/history/messages/
@@ -22,6 +24,7 @@ options' `format` and `file_type` are ignored here (the bundle is always alpaca 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +32,7 @@ from typing import Any
 
 from loreforge.errors import ConfigError
 from loreforge.export.exporter import (
+    MANIFEST,
     ExportResult,
     Output,
     PairsFactory,
@@ -111,13 +115,41 @@ def _fields(recipe: TrainRecipe, *names: str) -> dict[str, Any]:
     return {name: getattr(recipe, name) for name in names}
 
 
-def train_config(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool) -> list[tuple[str, dict[str, Any]]]:
+def bundle_logging_steps(recipe: TrainRecipe, train_rows: int | None) -> int:
+    """`logging_steps` for the recipe on `train_rows` rows on one device: about `LOGGING_POINTS` points on the loss
+    chart (every step on a small dataset), at most every `recipe.logging_steps`; that cap when the size is unknown.
+    (Our trainer chooses it the same way for a config without `logging_steps`; LLaMA Factory would take 500.)"""
+    from loreforge.train.config import auto_logging_steps
+
+    if train_rows is None:
+        return recipe.logging_steps
+    batches = math.ceil(train_rows / recipe.per_device_train_batch_size)
+    steps = math.ceil(math.ceil(batches / recipe.gradient_accumulation_steps) * recipe.num_train_epochs)
+    return auto_logging_steps(steps, cap=recipe.logging_steps)
+
+
+def bundle_project(dataset_dir: Path) -> str | None:
+    """The project a LLaMA Factory bundle was exported from (its manifest's `project`), or None when
+    `dataset_dir` is not one of our bundles."""
+    try:
+        manifest = json.loads((Path(dataset_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("export") != "llamafactory":
+        return None
+    project = manifest.get("project")
+    return project if isinstance(project, str) and project else None
+
+
+def train_config(
+    prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool, train_rows: int | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """The sections and keys of train_lora.yaml, in order."""
     r = recipe
     method = {"stage": r.stage, "do_train": True}
     method |= _fields(r, "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target")
     dataset = {"dataset": f"{prefix}_alpaca", "dataset_dir": str(out_dir), "template": r.template}
-    output = {"output_dir": f"{r.output_root}/{prefix}/lora/sft", "logging_steps": r.logging_steps}
+    output = {"output_dir": f"{r.output_root}/{prefix}/lora/sft", "logging_steps": bundle_logging_steps(r, train_rows)}
     output |= {"save_steps": r.save_steps, "plot_loss": True, "overwrite_output_dir": True, "report_to": r.report_to}
     train = _fields(r, "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate")
     train |= _fields(r, "num_train_epochs", "lr_scheduler_type", "bf16")
@@ -142,12 +174,12 @@ def train_config(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool
     return sections
 
 
-def render_train_yaml(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool) -> str:
+def render_train_yaml(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool, train_rows: int | None = None) -> str:
     lines = [
         "# LoRA SFT for LLaMA Factory: llamafactory-cli train train_lora.yaml",
         f"# Replace {recipe.model_name_or_path} with a local model folder or a hub id before training.",
     ]
-    for title, values in train_config(prefix, out_dir, recipe, with_val):
+    for title, values in train_config(prefix, out_dir, recipe, with_val, train_rows):
         lines.append(f"\n### {title}")
         lines += [f"{key}: {yaml_scalar(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
@@ -191,7 +223,7 @@ def export_llamafactory(
     info_path = out_dir / DATASET_INFO
     info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     yaml_path = out_dir / TRAIN_YAML
-    yaml_path.write_text(render_train_yaml(prefix, out_dir, recipe, with_val), encoding="utf-8")
+    yaml_path.write_text(render_train_yaml(prefix, out_dir, recipe, with_val, results[0].count), encoding="utf-8")
     warnings = list(selection.warnings)
     manifest_path, counts = write_manifest(
         out_dir,

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from loreforge import jobs as lifecycle
 from loreforge.errors import Conflict, LoreForgeError, UserError
 from loreforge.jobs import ACTIVE, JobControl, effective_status, pid_alive, this_host
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
-from loreforge.store.models import Job, TrainRun, utcnow
+from loreforge.store.models import Job, Project, TrainRun, utcnow
 from loreforge.train.launch import (
     RUNNING_LOG, Launch, auto_launch, is_main_process, process_rank, under_launcher, visible_gpus, worker_env,
 )
@@ -74,6 +75,21 @@ def _report(control: JobControl, record: dict[str, Any]) -> None:
                    detail={**record, "unit": "steps"})
 
 
+def _bundle_project_id(session: Session, cfg: Any) -> int | None:
+    """The project of the LLaMA Factory bundle the run trains on (its manifest names it), when this store has a
+    project of that name: a run from a bundle's `train_lora.yaml` is then listed under its project."""
+    from loreforge.export.llamafactory import bundle_project
+
+    name = bundle_project(Path(cfg.dataset_dir))
+    return session.scalar(select(Project.id).where(Project.name == name)) if name else None
+
+
+def _attempt(params: dict[str, Any] | None) -> int:
+    """Which execution of its run a train job is: 1 until it is executed again after it ended."""
+    value = (params or {}).get("attempt")
+    return value if isinstance(value, int) else 1
+
+
 def _interrupt_self(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -86,7 +102,8 @@ class RunActions(ServiceBase):
         """Run SFT from a LLaMA Factory-style YAML (path or mapping) plus `overrides`. The run (config with its
         paths made absolute, status, progress, metrics, outputs) is recorded in the store (`loreforge runs`).
         `background`: start a worker process and return at once (poll `get_run`); `launch`: several processes
-        (torchrun) on one or more nodes. Under an outside launcher (torchrun/accelerate), only rank 0 records."""
+        (torchrun) on one or more nodes. Under an outside launcher (torchrun/accelerate), only rank 0 records.
+        `project` unset: the project of the LoreForge bundle in `dataset_dir`, if this store has it."""
         from loreforge.train import load_train_config
 
         workdir = Path(cwd) if cwd else Path.cwd()  # like LLaMA Factory: relative paths are against the cwd
@@ -101,7 +118,7 @@ class RunActions(ServiceBase):
 
     def _record_run(self, cfg: Any, project: str | int | None) -> int:
         with self.db.session() as session:
-            project_id = lookups.project(session, project).id if project is not None else None
+            project_id = lookups.project(session, project).id if project is not None else _bundle_project_id(session, cfg)
             job = Job(project_id=project_id, kind=KIND, status="queued", params={}, total=0, progress={})
             run = TrainRun(project_id=project_id, job=job, name=Path(cfg.output_dir).name, base_model=cfg.model_name_or_path,
                            finetuning_type=cfg.finetuning_type, config=cfg.model_dump(mode="json"), output_dir=cfg.output_dir)
@@ -124,8 +141,9 @@ class RunActions(ServiceBase):
 
     def execute_run(self, run_id: int, background: bool = False, launch: Launch | None = None) -> TrainRunView:
         """Execute a recorded run: in this process (what workers do), or in a new worker process (`background`,
-        `launch`). Also re-runs a failed, cancelled or interrupted run: it resumes from the last checkpoint
-        unless its config says `overwrite_output_dir`."""
+        `launch`). Also re-runs a failed, cancelled or interrupted run: it resumes from its last complete
+        checkpoint whatever `overwrite_output_dir` says, or starts over and says why in its log, progress and
+        metrics (`started_over`) when there is none."""
         launch = _resolve_launch(launch)
         if background or (launch is not None and launch.distributed):
             self._requeue(run_id)
@@ -133,12 +151,14 @@ class RunActions(ServiceBase):
         return self._execute_here(run_id)
 
     def _requeue(self, run_id: int) -> int:
-        """Make the run's job runnable (queued) if it ended; refuse a running or completed one. Its job id."""
+        """Make the run's job runnable (queued) if it ended; refuse a running or completed one. Its job id. A run
+        that ended is queued as its next attempt (`attempt` in the job's params), which resumes."""
         with self.db.session() as session:
             run = lookups.train_run(session, run_id)
             _check_executable(run_id, effective_status(run.job))
             if run.job.status != "queued" or effective_status(run.job) == "interrupted":
                 lifecycle.requeue(session, run.job)
+                run.job.params = {**(run.job.params or {}), "attempt": _attempt(run.job.params) + 1}
             return run.job_id
 
     def _execute_here(self, run_id: int) -> TrainRunView:
@@ -146,19 +166,21 @@ class RunActions(ServiceBase):
         from loreforge.train.trainer import run_training
 
         main = is_main_process()
+        job_id = self._requeue(run_id) if main else None  # other ranks: rank 0's launcher has queued it
         with self.db.session() as session:
-            cfg = load_train_config(dict(lookups.train_run(session, run_id).config or {}))
-        if not main:
-            run_training(cfg)
+            run = lookups.train_run(session, run_id)
+            cfg, resume = load_train_config(dict(run.config or {})), _attempt(run.job.params) > 1
+        if job_id is None:
+            run_training(cfg, resume=resume)
             return self.get_run(run_id)
-        control = JobControl(self.db, self._requeue(run_id))
+        control = JobControl(self.db, job_id)
         control.start()
         with self.db.session() as session:
             lookups.train_run(session, run_id).metrics = {}
         stop = control.heartbeat_thread(on_cancel=lambda: os.kill(os.getpid(), signal.SIGTERM))
         previous = signal.signal(signal.SIGTERM, _interrupt_self) if threading.current_thread() is threading.main_thread() else None
         try:
-            result = run_training(cfg, on_progress=lambda record: _report(control, record))
+            result = run_training(cfg, on_progress=lambda record: _report(control, record), resume=resume)
         except LoreForgeError as exc:
             control.finish(error=str(exc))
             raise

@@ -5,7 +5,9 @@ Fed by the transformers `Trainer` (its `on_log` events and `state.log_history`);
 one JSON line per log event with `current_steps, total_steps, loss, eval_loss, lr, epoch, percentage,
 elapsed_time, remaining_time` — keys whose value is missing are left out, as LLaMA Factory drops `None` values,
 so a training line has `loss`/`lr` and an evaluation line has `eval_loss`. The end-of-training summary event
-(no loss, no eval loss) is not written. And `plot_loss` (`extras/ploting.py`): `training_loss.png` and
+(no loss, no eval loss) is not written. A run resumed from the checkpoint of step K first drops the lines after K
+(`trim_log`), so the file holds each step once. `make_auto_logging_callback` picks `logging_steps` when the config
+leaves it unset. And `plot_loss` (`extras/ploting.py`): `training_loss.png` and
 `training_eval_loss.png`, raw values plus an exponential moving average, drawn with matplotlib's Agg backend.
 transformers and matplotlib are imported inside the functions only.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from loreforge.errors import MissingDependency
+from loreforge.train.config import LOGGING_POINTS, auto_logging_steps
 
 TRAINER_LOG = "trainer_log.jsonl"
 LOG_FIELDS = (
@@ -45,6 +49,45 @@ def log_record(history_entry: dict[str, Any], step: int, total: int, start_step:
         "remaining_time": str(timedelta(seconds=int(remaining))),
     }
     return {key: value for key, value in record.items() if value is not None}
+
+
+def _step_of(line: str) -> int | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None  # a line cut short by the kill
+    step = record.get("current_steps") if isinstance(record, dict) else None
+    return step if isinstance(step, int) else None
+
+
+def trim_log(path: Path, step: int) -> int:
+    """Keep the `trainer_log.jsonl` lines up to `step`, where a resumed run continues (the stopped attempt logged
+    the later ones, and the resumed run logs them again). Written to a new file and renamed over the old one, so a
+    kill leaves one or the other. Returns how many lines were dropped."""
+    if not path.is_file():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if (s := _step_of(line)) is not None and s <= step]
+    if len(kept) == len(lines):
+        return 0
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    os.replace(partial, path)
+    return len(lines) - len(kept)
+
+
+def make_auto_logging_callback(log: Callable[[str], None]) -> Any:
+    """A `TrainerCallback` that sets `logging_steps` from the run's total steps when training begins (the config
+    left it unset): about `LOGGING_POINTS` points on the loss chart (`auto_logging_steps`)."""
+    from transformers import TrainerCallback
+
+    class AutoLoggingSteps(TrainerCallback):  # type: ignore[misc]
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            state.logging_steps = auto_logging_steps(state.max_steps)
+            log(f"logging_steps: {state.logging_steps} (unset, so chosen for about {LOGGING_POINTS} points over "
+                f"{state.max_steps} steps; set `logging_steps` to choose)")
+
+    return AutoLoggingSteps()
 
 
 PROGRESS_EVERY_S = 2.0

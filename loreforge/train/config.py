@@ -6,7 +6,7 @@ feeds the data stage (`loreforge/train/data.py`) and the trainer.
 Defaults mirror LLaMA Factory (`src/llamafactory/hparams/{data,finetuning,model,training}_args.py`) and the
 transformers `TrainingArguments` it pins (5.6): `cutoff_len` 2048, `lora_rank` 8, `lora_alpha` None (read as
 2 x `lora_rank`), `lora_target` "all", `learning_rate` 5e-5, `num_train_epochs` 3.0, batch sizes 8,
-`logging_steps`/`save_steps` 500, `seed` 42, `report_to` "none", `eval_strategy` "no".
+`save_steps` 500 (`logging_steps` unset: see below), `seed` 42, `report_to` "none", `eval_strategy` "no".
 
 Differences from a plain reading of the YAML, all on purpose and all as LLaMA Factory behaves:
 
@@ -19,6 +19,9 @@ Differences from a plain reading of the YAML, all on purpose and all as LLaMA Fa
   difference for speed (`loreforge/train/memory.py`); `disable_gradient_checkpointing: true` turns it off.
 - `neat_packing: true` implies packing; `packing` unset means off for SFT (`use_packing`).
 - `mask_history` with `train_on_prompt` is an error, as in LLaMA Factory's `DataArguments.__post_init__`.
+- `logging_steps` left unset is decided when the trainer knows the run's total steps (`auto_logging_steps`): every
+  run's loss chart gets about `LOGGING_POINTS` points, at most one every `LOGGING_STEPS_CAP` (LLaMA Factory's 500)
+  — a deliberate difference: LLaMA Factory's fixed 500 logs nothing on a small dataset.
 """
 
 from __future__ import annotations
@@ -35,6 +38,16 @@ from loreforge.train.lf_keys import sort_extra_keys
 
 FinetuningType = Literal["lora", "full", "freeze"]
 FlashAttn = Literal["auto", "sdpa", "fa2", "fa3", "disabled"]
+
+
+LOGGING_POINTS = 20  # points on the loss chart a run gets when `logging_steps` is unset
+LOGGING_STEPS_CAP = 500  # ... logging at most every this many steps (LLaMA Factory's default `logging_steps`)
+
+
+def auto_logging_steps(total_steps: int, cap: int = LOGGING_STEPS_CAP) -> int:
+    """`logging_steps` for a run of `total_steps` optimisation steps: about `LOGGING_POINTS` logged points (every
+    step when the run is shorter), never sparser than one every `cap` steps."""
+    return max(1, min(cap, total_steps // LOGGING_POINTS))
 
 
 def split_names(value: str | None) -> list[str]:
@@ -95,7 +108,7 @@ class TrainConfig(BaseModel):
     # output
     output_dir: str = "trainer_output"
     overwrite_output_dir: bool = False
-    logging_steps: int | float = Field(500, gt=0)
+    logging_steps: int | float | None = Field(None, gt=0, description="unset: chosen from the total steps (auto_logging_steps)")
     save_steps: int | float = Field(500, gt=0)
     save_strategy: Literal["no", "steps", "epoch", "best"] = "steps"
     save_total_limit: int | None = Field(None, ge=1)

@@ -382,7 +382,7 @@ def resume_point(config: TrainConfig, output_dir: Path, cwd: Path, log: Callable
 
 def _at(checkpoint: Path, why: str) -> ResumePoint:
     step = _checkpoint_step(checkpoint)
-    return ResumePoint(checkpoint, step, f"Resuming from {checkpoint} at step {step}: {why}")
+    return ResumePoint(checkpoint, step, f"Resuming training from {checkpoint} at step {step}: {why}")
 
 
 def _no_checkpoint_reason(config: TrainConfig, output_dir: Path) -> str:
