@@ -216,6 +216,7 @@ class JobView(BaseModel):
 
     id: int
     project_id: int | None
+    project: str | None = Field(None, description="The project's name")
     kind: str
     status: str = Field(description="queued, running, cancelling, completed, completed_with_failures, failed, cancelled or interrupted")
     total: int

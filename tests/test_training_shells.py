@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -59,11 +60,16 @@ def test_train_cli_on_our_bundle_records_the_run(home: Path, tmp_path: Path) -> 
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "completed: 2 steps" in result.output
+    loss = re.search(r"train loss (\S+),", result.output)
+    assert loss and re.fullmatch(r"\d+(\.\d{1,4})?", loss.group(1)), result.output  # rounded, never 6.414355754852295
+    assert "None" not in result.output
     runs = json.loads(runner.invoke(cli, ["runs", "list", "--json"]).output)
     assert runs[0]["status"] == "completed" and runs[0]["metrics"]["global_step"] == 2 and runs[0]["metrics"]["eval_loss"]
     assert (tmp_path / "out" / "adapter_config.json").exists() and (tmp_path / "out" / "trainer_log.jsonl").exists()
     shown = runner.invoke(cli, ["runs", "show", str(runs[0]["id"])]).output
-    assert "best checkpoint" in shown
+    assert "best checkpoint" in shown and "None" not in shown
+    listed = runner.invoke(cli, ["runs", "list"]).output
+    assert "None" not in listed and not re.search(r"\d\.\d{5,}", listed), listed
     bad = runner.invoke(cli, ["train", str(tmp_path / "bundle" / "train_lora.yaml"), "--set", "lora_rnak=4"])
     assert bad.exit_code == 1 and "lora_rank" in bad.output
 
@@ -77,8 +83,8 @@ def test_train_cli_on_our_bundle_records_the_run(home: Path, tmp_path: Path) -> 
 def test_train_straight_from_a_project(home: Path, tmp_path: Path) -> None:
     runner = _confirmed_project()
     runner.invoke(cli, ["tiny-model", str(tmp_path / "tiny")])
-    assert "--project P --model PATH" in runner.invoke(cli, ["train"]).output
-    result = runner.invoke(cli, ["train", "--project", "p", "--model", str(tmp_path / "tiny"), "--set", "max_steps=1",
+    assert "--project P --base-model PATH" in runner.invoke(cli, ["train"]).output
+    result = runner.invoke(cli, ["train", "--project", "p", "--base-model", str(tmp_path / "tiny"), "--set", "max_steps=1",
                                  "--set", "bf16=false", "--set", "cutoff_len=128", "--set", "per_device_train_batch_size=1",
                                  "--set", "gradient_accumulation_steps=1", "--set", "eval_steps=1", "--set", "save_steps=1", "--json"])
     assert result.exit_code == 0, result.output

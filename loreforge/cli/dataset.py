@@ -8,6 +8,7 @@ import click
 
 from loreforge.cli import render
 from loreforge.cli.base import cli, json_option, service
+from loreforge.cli.generate import model_option, provider_option
 from loreforge.defaults import DEFAULT_PAGE_SIZE
 from loreforge.filter_fields import FIELDS, SCORE_FIELDS, FilterField
 
@@ -142,14 +143,17 @@ def dataset_rate(project_ref: str, item_id: int, stars: int) -> None:
 @dataset.command("score")
 @click.argument("project_ref", metavar="PROJECT")
 @filter_options(scores=False)
-@click.option("--model", help="Model config to judge with (default: the active one).")
+@model_option
+@provider_option
 @click.option("--min-score", "auto", type=float, help="Auto-confirm items scoring at least this; auto-reject (unconfirm) the rest.")
 @click.option("--force", is_flag=True, help="Score again items already scored with the same prompt and model.")
 @json_option
-def dataset_score(project_ref: str, model: str | None, auto: float | None, force: bool, as_json: bool, **opts: Any) -> None:
+def dataset_score(project_ref: str, model: str | None, provider: str | None, auto: float | None, force: bool, as_json: bool,
+                  **opts: Any) -> None:
     """AI quality score 0-5 (question quality, accuracy, relevance, consistency) with a reason; a job."""
     bar = render.ProgressLine("score")
-    job = service().score_dataset(project_ref, make_filter(opts), model=model, min_score=auto, force=force, on_progress=bar)
+    job = service().score_dataset(project_ref, make_filter(opts), model=model, provider=provider, min_score=auto, force=force,
+                                  on_progress=bar)
     bar.close()
     render.job_outcome(job, as_json)
 

@@ -8,7 +8,9 @@ from loreforge.cli import render
 from loreforge.cli.base import cli, json_option, service
 from loreforge.defaults import DEFAULT_PAGE_SIZE
 
-model_option = click.option("--model", "model", help="Model config to use instead of the active one.")
+model_option = click.option(
+    "--model", "model", metavar="CONFIG",
+    help="The model config (its name in `loreforge models list`) to use instead of the active one.")
 provider_option = click.option(
     "--provider", type=click.Choice(["extractive"]), help="extractive: no LLM at all (offline, lower quality)."
 )

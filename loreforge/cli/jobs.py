@@ -24,7 +24,7 @@ def jobs_list(project_ref: str | None, kind: str | None, as_json: bool) -> None:
     if as_json:
         return render.as_json(views)
     render.table(["id", "project", "kind", "status", "done", "failed", "skipped", "total", "created"],
-                 [(j.id, j.project_id or "-", j.kind, j.status, j.done, j.failed, j.skipped, j.total,
+                 [(j.id, j.project or "-", j.kind, j.status, j.done, j.failed, j.skipped, j.total,
                    f"{j.created_at:%Y-%m-%d %H:%M}") for j in views])
 
 

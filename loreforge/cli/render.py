@@ -29,8 +29,21 @@ def clip(text: str, limit: int) -> str:
     return "".join(out) + "…"
 
 
+def show(value: Any, none: str = "-") -> str:
+    """A value as the CLI prints it: `none` for a missing one (never Python's `None`), floats to 4 decimals
+    (losses, scores), yes/no for booleans."""
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        text = f"{value:.4f}".rstrip("0").rstrip(".")
+        return text if text not in ("", "-0") else "0"
+    return str(value)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    cells = [[str(c) for c in headers]] + [[show(c, none="") for c in row] for row in rows]
     widths = [max(width(r[i]) for r in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
         click.echo("  ".join(c + " " * (widths[i] - width(c)) for i, c in enumerate(row)).rstrip())
@@ -41,7 +54,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 def kv(pairs: Sequence[tuple[str, Any]]) -> None:
     pad = max((len(k) for k, _ in pairs), default=0)
     for key, value in pairs:
-        click.echo(f"{key.ljust(pad)}  {value}")
+        click.echo(f"{key.ljust(pad)}  {show(value)}")
 
 
 def as_json(value: Any) -> None:

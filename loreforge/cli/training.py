@@ -84,8 +84,8 @@ def _echo_run(run: Any, as_json: bool) -> None:
         click.echo(f"run {run.id} {run.status} in the background; log: {run.log_file}\n"
                    f"follow it with `loreforge runs show {run.id} --follow`, stop it with `loreforge runs cancel {run.id}`")
         return
-    click.echo(f"run {run.id} {run.status}: {m.get('global_step')} steps, train loss {m.get('train_loss')}, "
-               f"eval loss {m.get('eval_loss')}\noutput: {run.output_dir}" + (f"\nbest checkpoint: {run.best_checkpoint}" if run.best_checkpoint else ""))
+    click.echo(f"run {run.id} {run.status}: {render.show(m.get('global_step'))} steps, train loss {render.show(m.get('train_loss'))}, "
+               f"eval loss {render.show(m.get('eval_loss'))}\noutput: {render.show(run.output_dir)}" + (f"\nbest checkpoint: {run.best_checkpoint}" if run.best_checkpoint else ""))
 
 
 def _end_with(run: Any) -> None:
@@ -120,19 +120,20 @@ def _logs_to_stderr() -> Iterator[None]:
 @click.argument("config", required=False, type=click.Path(dir_okay=False, exists=True))
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. --set max_steps=10.")
 @click.option("--project", "project_ref", help="Record the run under this project (without CONFIG: train on its confirmed dataset).")
-@click.option("--model", help="Without CONFIG: the base model (local folder or hub id).")
+@click.option("--base-model", "--model", "model", metavar="PATH",
+              help="Without CONFIG: the base model to fine-tune (local folder or hub id); --model is the same.")
 @click.option("--val-size", type=float, default=0.1, show_default=True, help="Without CONFIG: share held out for validation.")
 @_launch_options
 @json_option
 def train(config: str | None, sets: tuple[str, ...], project_ref: str | None, model: str | None, val_size: float,
           background: bool, as_json: bool, **topology: Any) -> None:
-    """Fine-tune from a LLaMA Factory-style SFT YAML (same keys), or with --project P --model PATH straight from
+    """Fine-tune from a LLaMA Factory-style SFT YAML (same keys), or with --project P --base-model PATH straight from
     a project's confirmed dataset (the reference workflow's LoRA recipe). The run is recorded (`loreforge runs`).
     Several GPUs: --nproc-per-node N (or `torchrun --nproc_per_node N -m loreforge train CONFIG`)."""
     from loreforge.cli.base import CliError
 
     if config is None and not (project_ref and model):
-        raise CliError("Pass a CONFIG.yaml, or --project P --model PATH to train on a project's confirmed dataset")
+        raise CliError("Pass a CONFIG.yaml, or --project P --base-model PATH to train on a project's confirmed dataset")
     overrides = {}
     for item in sets:
         key, sep, value = item.partition("=")
@@ -170,10 +171,10 @@ def runs_list(project_ref: str | None, as_json: bool) -> None:
 
 
 def _progress_text(progress: dict[str, Any]) -> str:
-    if not progress:
+    if "current_steps" not in progress:
         return ""
-    text = f"{progress.get('current_steps')}/{progress.get('total_steps')} ({progress.get('percentage')}%)"
-    return text + (f" loss {progress['loss']:.4f}" if isinstance(progress.get("loss"), (int, float)) else "")
+    text = f"{render.show(progress.get('current_steps'))}/{render.show(progress.get('total_steps'))} ({render.show(progress.get('percentage'))}%)"
+    return text + (f" loss {render.show(float(progress['loss']))}" if isinstance(progress.get("loss"), (int, float)) else "")
 
 
 @runs.command("show")
@@ -233,7 +234,8 @@ def runs_cancel(run_id: int, as_json: bool) -> None:
 
 
 @cli.command("export-model")
-@click.option("--model", "base_model", required=True, help="The base model (local folder or hub id).")
+@click.option("--base-model", "--model", "base_model", required=True, metavar="PATH",
+              help="The base model the adapter was trained on (local folder or hub id); --model is the same.")
 @click.option("--adapter", required=True, help="A LoRA adapter folder, or a train run id (`loreforge runs list`).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the merged model.")
 @click.option("--overwrite", is_flag=True, help="Write into a folder that already has files.")

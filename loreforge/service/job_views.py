@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loreforge.jobs import effective_status
-from loreforge.store.models import Job, JobItem
+from loreforge.store.models import Job, JobItem, Project
 from loreforge.views import JobFailure, JobView, from_row
 
 ITEMS_SHOWN = 200
@@ -20,5 +20,6 @@ def job_view(session: Session, job: Job) -> JobView:
         )
         return [JobFailure(key=i.item_key, error=i.error, raw_output=i.raw_output) for i in rows]
 
-    return from_row(JobView, job, status=effective_status(job), params=dict(job.params or {}), progress=dict(job.progress or {}),
+    project = session.scalar(select(Project.name).where(Project.id == job.project_id)) if job.project_id else None
+    return from_row(JobView, job, project=project, status=effective_status(job), params=dict(job.params or {}), progress=dict(job.progress or {}),
                     failures=items("failed") if job.failed else [], skips=items("skipped") if job.skipped else [])

@@ -34,12 +34,12 @@ class SPayload:
 
 
 def score_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Project, f: DatasetFilter | None,
-               model: str | None, min_score: float | None, force: bool) -> StagePlan:
+               model: str | None, min_score: float | None, force: bool, provider: str | None = None) -> StagePlan:
     from loreforge.generate.strategies import ScoreTask, StageContext
 
     if min_score is not None and not 0 <= min_score <= 5:
         raise UserError("Invalid --min-score", expected="0 to 5", got=str(min_score))
-    gen = generation(secrets, session, row, model)
+    gen = generation(secrets, session, row, model, provider)
     gen.check(STAGE)
     prompts = load_prompts(config, row, "system", "judge")
     items = matching(session, row, f)
@@ -72,22 +72,25 @@ def score_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Pro
 
 class ScoringActions(ServiceBase):
     def _score_plan(self, project: str | int, filter: DatasetFilter | None, model: str | None, min_score: float | None,
-              force: bool) -> StagePlan:
+                    force: bool, provider: str | None) -> StagePlan:
         with self.db.session() as session:
-            return score_plan(self.config, self.secrets, session, lookups.project(session, project), filter, model, min_score, force)
+            return score_plan(self.config, self.secrets, session, lookups.project(session, project), filter, model, min_score,
+                              force, provider)
 
     async def ascore_dataset(
         self, project: str | int, filter: DatasetFilter | None = None, model: str | None = None, min_score: float | None = None,
-        force: bool = False, background: bool = False, on_progress: Progress | None = None,
+        force: bool = False, background: bool = False, on_progress: Progress | None = None, provider: str | None = None,
     ) -> JobView:
         """Score matching items 0-5 with the judge prompt (items already scored with the same prompt and
-        model are skipped unless `force`)."""
-        plan = self._score_plan(project, filter, model, min_score, force)
+        model are skipped unless `force`). `model` names a model config; `provider` an offline strategy, as for
+        generation (the extractive one cannot judge: a clear error before any work)."""
+        plan = self._score_plan(project, filter, model, min_score, force, provider)
         return await alaunch(self.db, plan, background=background, on_progress=on_progress)
 
     def score_dataset(
         self, project: str | int, filter: DatasetFilter | None = None, model: str | None = None, min_score: float | None = None,
-        force: bool = False, background: bool = False, on_progress: Progress | None = None,
+        force: bool = False, background: bool = False, on_progress: Progress | None = None, provider: str | None = None,
     ) -> JobView:
         """The blocking twin of `ascore_dataset`."""
-        return launch(self.db, self._score_plan(project, filter, model, min_score, force), background=background, on_progress=on_progress)
+        return launch(self.db, self._score_plan(project, filter, model, min_score, force, provider), background=background,
+                      on_progress=on_progress)

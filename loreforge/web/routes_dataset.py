@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel
 
 from loreforge.defaults import DEFAULT_PAGE_SIZE
 from loreforge.service import Service
 from loreforge.filters import DatasetFilter
 from loreforge.views import BatchResult, CheckReport, DatasetItemView, DedupReport, ExportReport, ImportReport, JobView, PageView
-from loreforge.web.deps import svc
+from loreforge.web.deps import EXPORTS_DIR, project_dir, svc, write_path
 
 router = APIRouter(tags=["dataset"])
 
@@ -38,6 +38,7 @@ class Rating(BaseModel):
 class ScoreRequest(BaseModel):
     filter: DatasetFilter = DatasetFilter()
     model: str | None = None
+    provider: str | None = None
     min_score: float | None = None
     force: bool = False
 
@@ -80,7 +81,8 @@ def rate_dataset_item(project: str, item_id: int, body: Rating, s: Service = Dep
 
 @router.post("/projects/{project}/dataset/score", response_model=JobView, status_code=202)
 def score_dataset(project: str, body: ScoreRequest, s: Service = Depends(svc)) -> JobView:
-    return s.score_dataset(project, body.filter, model=body.model, min_score=body.min_score, force=body.force, background=True)
+    return s.score_dataset(project, body.filter, model=body.model, provider=body.provider, min_score=body.min_score,
+                           force=body.force, background=True)
 
 
 @router.post("/projects/{project}/dataset/check", response_model=CheckReport)
@@ -109,9 +111,11 @@ class ExportRequest(BaseModel):
 
 
 @router.post("/projects/{project}/export", response_model=ExportReport)
-def export(project: str, body: ExportRequest, s: Service = Depends(svc)) -> ExportReport:
-    """Export to a folder on the server; the response gives its absolute path."""
-    return s.export(project, body.out, format=body.format, file_type=body.file_type, include_all=body.include_all,
+def export(project: str, body: ExportRequest, request: Request, s: Service = Depends(svc)) -> ExportReport:
+    """Export to a folder on the server; the response gives its absolute path. On a served API `out` is a folder
+    under the project's exports (download it with GET .../exports/{name}/zip) unless the operator allowed more."""
+    out = write_path(request, body.out, lambda: project_dir(request, project, EXPORTS_DIR), "export folder")
+    return s.export(project, out, format=body.format, file_type=body.file_type, include_all=body.include_all,
                     filter=body.filter, force=body.force, **body.options)
 
 
