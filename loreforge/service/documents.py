@@ -1,5 +1,10 @@
 """Document actions: ingest files (stored beside their Markdown), list/show/delete documents, table of
-contents. Reads files from disk or uploads, writes Document rows and their first split (chunks)."""
+contents. Reads files from disk or uploads, writes Document rows and their first split (chunks).
+
+Safe under concurrency (several processes, threads or REST requests ingesting into one project): each upload
+and each document is prepared in files of its own (loreforge/ingest/storage.py), the store's unique keys
+(project, sha256 of the bytes) and (project, sha256 of the Markdown) pick one winner, only the winner
+publishes its folder into `documents/`, and a loser is reported as a duplicate of the winner."""
 
 from __future__ import annotations
 
@@ -8,13 +13,16 @@ import logging
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loreforge.errors import IngestError, LoreForgeError
+from loreforge.ingest import storage
 from loreforge.records import LoadedDocument
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
@@ -24,7 +32,8 @@ from loreforge.store.models import Chunk, Document, Project
 from loreforge.views import Deleted, DocumentToc, DocumentView, IngestItem, IngestReport, ProjectToc, TocNode, from_row
 
 log = logging.getLogger(__name__)
-COPY_BLOCK = 1 << 20
+MB = 1024 * 1024
+ADD_TRIES = 3  # a lost race is retried to find the winner; a winner deleted meanwhile lets the next try add
 
 
 @dataclass(frozen=True)
@@ -43,12 +52,15 @@ class Upload:
     stream: BinaryIO
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()  # streamed: a large file is never held in memory to hash it
-    with path.open("rb") as fh:
-        while block := fh.read(COPY_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class _Prepared:
+    """A document converted in its staging folder, ready to be added."""
+
+    source: Source
+    staged: storage.Staged
+    loaded: LoadedDocument
+    text_hash: str
+    project_dir: Path
 
 
 def check_upload(filename: str, size: int, limits: IngestSettings) -> None:
@@ -59,35 +71,20 @@ def check_upload(filename: str, size: int, limits: IngestSettings) -> None:
     check_size(size, filename, limits)
 
 
-def save_stream(stream: BinaryIO, dest: Path, filename: str, limits: IngestSettings) -> int:
-    """Copy an upload stream to `dest`, refusing it as soon as it passes the size limit."""
-    limit = int(limits.max_file_mb * 1024 * 1024)
-    written = 0
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with dest.open("wb") as out:
-        while block := stream.read(COPY_BLOCK):
-            written += len(block)
-            if written > limit:
-                out.close()
-                dest.unlink(missing_ok=True)
-                check_upload(filename, written, limits)
-            out.write(block)
-    return written
-
-
 class DocumentActions(ServiceBase):
     def ingest(self, project: str | int, files: Iterable[str | Path | Source | Upload], split: bool = True) -> IngestReport:
         """Add files (paths, or uploads with a stream) to a project. Each file is converted, stored and (by
-        default) split; a bad file is reported and the rest of the batch goes on."""
+        default) split; a bad file is reported and the rest of the batch goes on. Safe to run in parallel
+        with other ingests: the same content is stored once and the others are reported as duplicates."""
         with self.db.session() as session:
             lookups.project(session, project)  # a missing project stops the batch before any file is read
         items: list[IngestItem] = []
         for entry in files:
             if isinstance(entry, Upload):
-                items.append(self._ingest_upload(project, entry.filename, entry.stream, split))
+                items.append(self._guarded(entry.filename, partial(self._ingest_upload, project, entry, split)))
                 continue
             source = entry if isinstance(entry, Source) else Source(filename=Path(entry).name, path=Path(entry))
-            items.append(self._ingest_guarded(project, source, split))
+            items.append(self._guarded(source.filename, partial(self._ingest_one, project, source, split)))
         return IngestReport(
             items=items,
             added=sum(i.status == "added" for i in items),
@@ -95,48 +92,48 @@ class DocumentActions(ServiceBase):
             failed=sum(i.status == "failed" for i in items),
         )
 
-    def _ingest_upload(self, project: str | int, filename: str, stream: BinaryIO, split: bool) -> IngestItem:
-        """Ingest one upload (REST multipart): streamed to a temporary file under the project, then ingested."""
+    def _ingest_upload(self, project: str | int, upload: Upload, split: bool) -> IngestItem:
+        """Ingest one upload (REST multipart): streamed into a temporary file of its own under the project
+        (cut off once it passes the size limit), then ingested (the temporary file moves into staging)."""
         with self.db.session() as session:
             row = lookups.project(session, project)
             limits = lookups.settings(row).ingest
             tmp_dir = lookups.project_dir(self.config, row) / "tmp"
-        from loreforge.ingest import safe_filename
-
-        tmp = tmp_dir / f"upload-{hashlib.sha1(filename.encode('utf-8', 'replace')).hexdigest()[:8]}-{safe_filename(filename)}"
+        check_upload(upload.filename, 0, limits)
+        tmp, size = storage.receive(upload.stream, tmp_dir, int(limits.max_file_mb * MB))
         try:
-            check_upload(filename, 0, limits)
-            save_stream(stream, tmp, filename, limits)
-            return self._ingest_guarded(project, Source(filename=filename, path=tmp), split)
-        except IngestError as exc:
-            return IngestItem(filename=filename, status="failed", error=str(exc))
+            check_upload(upload.filename, size, limits)
+            return self._ingest_one(project, Source(filename=upload.filename, path=tmp), split, owned=True)
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _ingest_guarded(self, project: str | int, source: Source, split: bool) -> IngestItem:
+    @staticmethod
+    def _guarded(filename: str, ingest_one: Callable[[], IngestItem]) -> IngestItem:
         try:
-            return self._ingest_one(project, source, split)
+            return ingest_one()
         except IngestError as exc:
-            return IngestItem(filename=source.filename, status="failed", error=str(exc))
+            return IngestItem(filename=filename, status="failed", error=str(exc))
         except LoreForgeError:
             raise  # project missing, bad settings: the whole batch cannot go on
         except OSError as exc:
             return IngestItem(
-                filename=source.filename,
+                filename=filename,
                 status="failed",
-                error=f"{source.filename}: cannot read the file ({exc.strerror or exc}). Check the path and permissions.",
+                error=f"{filename}: cannot read the file ({exc.strerror or exc}). Check the path and permissions.",
             )
         except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
-            log.exception("unexpected error while ingesting %s", source.filename)
+            log.exception("unexpected error while ingesting %s", filename)
             return IngestItem(
-                filename=source.filename,
+                filename=filename,
                 status="failed",
-                error=f"{source.filename}: unexpected error while reading it ({type(exc).__name__}: {exc}). "
+                error=f"{filename}: unexpected error while reading it ({type(exc).__name__}: {exc}). "
                 "Please report this with the file if you can.",
             )
 
-    def _ingest_one(self, project_ref: str | int, source: Source, split: bool) -> IngestItem:
-        from loreforge.ingest import safe_filename
+    def _ingest_one(self, project_ref: str | int, source: Source, split: bool, owned: bool = False) -> IngestItem:
+        """Check, stage, convert and add one file. `owned`: the source is this ingest's own temporary file
+        (moved into staging instead of copied)."""
+        from loreforge.ingest import load, safe_filename
 
         with self.db.session() as session:
             project = lookups.project(session, project_ref)
@@ -145,45 +142,59 @@ class DocumentActions(ServiceBase):
             if not source.path.is_file():
                 raise IngestError(source.filename, "no such file", hint="Check the path")
             check_upload(source.filename, source.path.stat().st_size, settings.ingest)
-            digest = _hash_file(source.path)
-            existing = self._find_duplicate(session, project.id, content_hash=digest)
-            if existing is not None:
+            existing = self._find_duplicate(session, project.id, content_hash=storage.file_sha256(source.path))
+            if existing is not None:  # the common re-ingest: known bytes are neither copied nor converted
                 return self._duplicate_item(session, source.filename, existing)
-        folder = project_dir / "documents" / digest[:16]
-        stored = folder / safe_filename(source.filename)
+        staged = storage.stage(source.path, project_dir / "tmp", safe_filename(source.filename), move=owned)
+        item: IngestItem | None = None
         try:
-            loaded = self._store_and_load(source, stored, settings.ingest)
+            loaded = load(staged.original, filename=source.filename, limits=settings.ingest)
+            staged.markdown.write_text(loaded.markdown, encoding="utf-8", newline="\n")
             text_hash = hashlib.sha256(loaded.markdown.encode("utf-8", "surrogatepass")).hexdigest()
-            markdown_path = folder / "content.md"
-            markdown_path.write_text(loaded.markdown, encoding="utf-8", newline="\n")
+            prepared = _Prepared(source=source, staged=staged, loaded=loaded, text_hash=text_hash, project_dir=project_dir)
+            for _ in range(ADD_TRIES):
+                item = self._add_once(project_ref, prepared, split)
+                if item is not None:
+                    break
+        finally:
+            if item is None or item.status != "added":  # an added document's folder was renamed into documents/
+                storage.discard(staged.folder)
+        if item is not None:
+            return item
+        raise IngestError(source.filename, "was being added by other ingests at the same time and could not be stored",
+                          hint="Ingest it again")
+
+    def _add_once(self, project_ref: str | int, prepared: _Prepared, split: bool) -> IngestItem | None:
+        """One try to add the prepared document: a duplicate's report, the added document's, or None when a
+        parallel ingest took one of the unique keys first (the next try finds it)."""
+        published: Path | None = None
+        try:
             with self.db.session() as session:
                 project = lookups.project(session, project_ref)
-                existing = self._find_duplicate(session, project.id, content_hash=digest, text_hash=text_hash)
+                existing = self._find_duplicate(session, project.id, prepared.staged.sha256, prepared.text_hash)
                 if existing is not None:
-                    if existing.stored_path != str(stored.relative_to(project_dir)):
-                        shutil.rmtree(folder, ignore_errors=True)
-                    return self._duplicate_item(session, source.filename, existing)
-                doc = self._add_document(session, project, source, loaded, digest, text_hash, stored, markdown_path)
-                chunks, warnings = (split_document(session, project, doc, loaded.markdown, settings) if split else (0, []))
+                    return self._duplicate_item(session, prepared.source.filename, existing)
+                doc = self._add_document(session, project, prepared)  # flushed: the unique keys pick one winner
+                published = storage.publish(prepared.staged, prepared.project_dir / "documents")
+                self._set_paths(doc, prepared, published)
+                settings = lookups.settings(project)
+                chunks, warnings = split_document(session, project, doc, prepared.loaded.markdown, settings) if split else (0, [])
                 return IngestItem(
-                    filename=source.filename,
+                    filename=prepared.source.filename,
                     status="added",
                     document_id=doc.id,
                     chunks=chunks,
-                    warnings=list(loaded.warnings) + list(warnings),
+                    warnings=list(prepared.loaded.warnings) + list(warnings),
                 )
+        except IntegrityError:
+            if published is not None:
+                storage.discard(published)
+                raise  # not a lost race: the document row was already in
+            return None
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            if published is not None:
+                storage.discard(published)  # never committed: the folder is this ingest's alone
             raise
-
-    @staticmethod
-    def _store_and_load(source: Source, stored: Path, limits: IngestSettings) -> LoadedDocument:
-        from loreforge.ingest import load
-
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        if source.path.resolve() != stored.resolve():
-            shutil.copyfile(source.path, stored)
-        return load(stored, filename=source.filename, limits=limits)
 
     @staticmethod
     def _find_duplicate(session: Session, project_id: int, content_hash: str, text_hash: str | None = None) -> Document | None:
@@ -204,30 +215,20 @@ class DocumentActions(ServiceBase):
             warnings=[f"same content as document {existing.id} ({existing.filename}); not added again"],
         )
 
-    def _add_document(
-        self,
-        session: Session,
-        project: Project,
-        source: Source,
-        loaded: LoadedDocument,
-        digest: str,
-        text_hash: str,
-        stored: Path,
-        markdown_path: Path,
-    ) -> Document:
+    @staticmethod
+    def _add_document(session: Session, project: Project, prepared: _Prepared) -> Document:
+        """Insert the document row (paths still in staging until it is published) and flush it."""
         from loreforge.chunk import extract_toc
 
-        project_dir = lookups.project_dir(self.config, project)
+        loaded = prepared.loaded
         doc = Document(
             project_id=project.id,
-            filename=source.filename,
-            stored_path=str(stored.relative_to(project_dir)),
-            markdown_path=str(markdown_path.relative_to(project_dir)),
+            filename=prepared.source.filename,
             format=loaded.format,
             title=loaded.title,
-            content_hash=digest,
-            text_hash=text_hash,
-            size_bytes=stored.stat().st_size,
+            content_hash=prepared.staged.sha256,
+            text_hash=prepared.text_hash,
+            size_bytes=prepared.staged.size,
             char_count=len(loaded.markdown),
             pages=loaded.pages,
             encoding=loaded.encoding,
@@ -235,9 +236,16 @@ class DocumentActions(ServiceBase):
             warnings=list(loaded.warnings),
             meta=_json_safe(loaded.meta),
         )
+        DocumentActions._set_paths(doc, prepared, prepared.staged.folder)
         session.add(doc)
         session.flush()
         return doc
+
+    @staticmethod
+    def _set_paths(doc: Document, prepared: _Prepared, folder: Path) -> None:
+        staged, base = prepared.staged, prepared.project_dir
+        doc.stored_path = str(storage.moved(staged, folder, staged.original).relative_to(base))
+        doc.markdown_path = str(storage.moved(staged, folder, staged.markdown).relative_to(base))
 
     # -- documents -----------------------------------------------------------------------------------
     def _document_view(self, session: Session, project: Project, doc: Document) -> DocumentView:

@@ -62,7 +62,10 @@ class Project(Timestamped, Base):
 
 class Document(Timestamped, Base):
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("project_id", "content_hash", name="uq_documents_project_hash"),)
+    __table_args__ = (  # one document per content in a project, whoever ingests it at the same time
+        UniqueConstraint("project_id", "content_hash", name="uq_documents_project_hash"),
+        UniqueConstraint("project_id", "text_hash", name="uq_documents_project_text"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(500))  # the name the user gave
