@@ -183,6 +183,9 @@ class RunActions(ServiceBase):
             result = run_training(cfg, on_progress=lambda record: _report(control, record), resume=resume)
         except LoreForgeError as exc:
             control.finish(error=str(exc))
+            recorded = f"the run is recorded as failed: `loreforge runs show {run_id}`"
+            exc.hint = f"{exc.hint.rstrip('. ')}; {recorded}" if exc.hint else recorded.capitalize()
+            exc.args = (exc.render(),)  # str(exc) is rendered once, when the error is made
             raise
         except Exception as exc:  # noqa: BLE001 - a library failure becomes a user-facing error, run kept
             error = f"{type(exc).__name__}: {exc}"
