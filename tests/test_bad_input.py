@@ -229,6 +229,29 @@ def test_json_nested_too_deeply_is_a_bad_record(svc: Service, project: str, tmp_
         svc.import_dataset(project, write(tmp_path / name, text))
 
 
+@pytest.mark.parametrize("name,text", [
+    ("array.json", "[" + "9" * 5000 + "]"),
+    ("wrapped.json", '{"data": [' + "9" * 5000 + "]}"),
+    ("lines.jsonl", '{"instruction": "q", "output": ' + "9" * 5000 + "}\n"),
+])
+def test_a_number_too_long_for_python_is_a_bad_record(svc: Service, project: str, tmp_path: Path, name: str,
+                                                       text: str) -> None:
+    with pytest.raises(ImportFailed, match="a number too long"):
+        svc.import_dataset(project, write(tmp_path / name, text))
+
+
+def test_json_text_values_too_deep_or_too_long_are_4xx(svc: Service, project: str, client: TestClient) -> None:
+    for raw in ["[" * 100_000, "9" * 5000]:
+        with pytest.raises(UserError, match="split.separators"):
+            svc.set_setting(project, "split.separators", raw)
+        upload = client.post(f"/api/projects/{project}/dataset/import", data={"mapping": raw},
+                             files={"file": ("d.jsonl", b'{"q": "x", "a": "y"}', "application/json")})
+        assert upload.status_code == 400 and "mapping is not valid JSON" in upload.json()["message"]
+        added = CliRunner().invoke(cli, ["--home", str(svc.config.home), "models", "add", project, "--provider",
+                                         "ollama", "--extra-body", raw])
+        assert added.exit_code == 1 and "--extra-body is not valid JSON" in added.output
+
+
 def test_deep_lines_are_skipped_and_the_rest_imported(svc: Service, project: str, tmp_path: Path) -> None:
     good = json.dumps({"instruction": "q", "output": "a"})
     path = write(tmp_path / "mixed.jsonl", "[" * 100_000 + "\n" + good + "\n")

@@ -55,8 +55,8 @@ def models_add(project_ref: str, provider: str, model_name: str, name: str | Non
     if extra_body:
         try:
             options["extra_body"] = json.loads(extra_body)
-        except json.JSONDecodeError as exc:
-            raise CliError(f"--extra-body is not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError) as exc:  # also a number too long to convert, or nesting too deep
+            raise CliError(f"--extra-body is not valid JSON ({getattr(exc, 'msg', 'a number too long or nesting too deep')})") from None
     view = service().add_model(project_ref, provider, model_name, name=name, base_url=base_url, api_key=literal,
                                api_key_env=env, options=options, activate=not no_activate)
     if as_json:

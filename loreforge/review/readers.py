@@ -32,6 +32,7 @@ CSV_FIELD_LIMIT = 64 << 20
 _NOT_UTF8_HINT = "Save it as UTF-8 (for a GBK file: `iconv -f GBK -t UTF-8 in.csv > out.csv`) and import again"
 _WRAPPER_KEYS = ("data", "items")
 TOO_DEEP = "invalid JSON — nested too deeply (arrays or objects more than about 1,000 levels inside each other)"
+TOO_LONG = "invalid JSON — a number too long to read (more than 4,300 digits)"  # Python's int conversion limit
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
                 yield RawRecord(number, None, error=f"invalid JSON — {exc.msg} at column {exc.colno}")
             except RecursionError:
                 yield RawRecord(number, None, error=TOO_DEEP)
+            except ValueError:
+                yield RawRecord(number, None, error=TOO_LONG)
 
 
 class _Broken(Exception):
@@ -119,13 +122,15 @@ class _JsonArray:
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
-            except RecursionError:
-                raise _Broken(self.line, TOO_DEEP) from None
             except json.JSONDecodeError as exc:
                 if not self._truncated(exc) or len(self.buffer) - self.pos > MAX_RECORD_CHARS or not self._more():
                     line = self.line + self.buffer.count("\n", self.pos, exc.pos)
                     raise _Broken(line, f"invalid JSON — {exc.msg}") from None
                 continue
+            except RecursionError:
+                raise _Broken(self.line, TOO_DEEP) from None
+            except ValueError:  # not a syntax error: Python's limit on the digits of an int
+                raise _Broken(self.line, TOO_LONG) from None
             self.line += self.buffer.count("\n", self.pos, end)
             self.pos = end
             return value
@@ -178,6 +183,9 @@ def _read_wrapped(path: Path, head: str, handle: TextIO) -> Iterator[RawRecord]:
         return
     except RecursionError:
         yield RawRecord(1, 1, error=TOO_DEEP)
+        return
+    except ValueError:
+        yield RawRecord(1, 1, error=TOO_LONG)
         return
     wrapped = [document[k] for k in _WRAPPER_KEYS if isinstance(document, dict) and isinstance(document.get(k), list)]
     if not wrapped:

@@ -236,7 +236,7 @@ def parse_value(key: str, raw: Any) -> Any:
     if "list" in ann:
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # a syntax error, a number too long to convert, nesting too deep
             raise ConfigError(
                 f"Setting '{key}' needs a JSON list of strings",
                 got=repr(raw),

@@ -138,8 +138,9 @@ def import_dataset(
 
     try:
         field_map = json.loads(mapping) if mapping.strip() else None
-    except json.JSONDecodeError as exc:
-        raise UserError("mapping is not valid JSON", expected='{"question": "prompt", "answer": "completion"}', got=exc.msg) from None
+    except (ValueError, RecursionError) as exc:  # also a number too long to convert, or nesting too deep
+        raise UserError("mapping is not valid JSON", expected='{"question": "prompt", "answer": "completion"}',
+                        got=getattr(exc, "msg", "a number too long or nesting too deep")) from None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / safe_filename(file.filename or "upload.json")
         with path.open("wb") as out:
