@@ -74,49 +74,55 @@ def _ingest_worker(home: str, url: str, files: list[str], barrier: Any, results:
         svc.close()
 
 
-def _check_store(svc: Service, items: list[dict[str, Any]], contents: list[bytes]) -> None:
-    """Every distinct content stored once with its own bytes and readable text; every other copy reported as
-    a duplicate of that document; nothing failed; no staging or temporary files left behind."""
+def _variants(text: str) -> list[bytes]:
+    """Different bytes with the same Markdown: line endings, a BOM, UTF-16."""
+    crlf = text.replace("\n", "\r\n")
+    return [text.encode(), crlf.encode(), text.replace("\n", "\r").encode(), b"\xef\xbb\xbf" + text.encode(),
+            b"\xef\xbb\xbf" + crlf.encode(), text.encode("utf-16")]
+
+
+def _check_store(svc: Service, items: list[dict[str, Any]], groups: list[list[bytes]]) -> None:
+    """Each group (files with the same Markdown; the first one LF UTF-8) stored once, as one of its files with its
+    own bytes and its text readable; every other file reported as a duplicate of that document; nothing failed;
+    no staging or temporary files left behind."""
     assert [i for i in items if i["status"] not in ("added", "duplicate")] == []  # no conflict, no missing/empty file
     docs = svc.list_documents("p")
-    by_hash = {d.content_hash: d for d in docs}
-    assert sorted(by_hash) == sorted({_sha(c) for c in contents}) and len(docs) == len(by_hash)
+    assert len(docs) == len(groups)
     for doc in docs:
         original = Path(doc.original_path).read_bytes()
         assert _sha(original) == doc.content_hash  # the stored original is this document's own bytes
-        assert svc.document_text("p", doc.id) == original.decode()  # its text is there, and is its own
+        group = next(g for g in groups if original in g)
+        assert svc.document_text("p", doc.id) == group[0].decode()  # its text is there, and is its own
         assert doc.chunks > 0
+        groups = [g for g in groups if g is not group]  # no two documents for one group
     added = [i for i in items if i["status"] == "added"]
     assert sorted(i["document_id"] for i in added) == sorted(d.id for d in docs)  # each document added once
-    winners = {d.id for d in docs}
+    names = {d.id: d.filename for d in docs}
     for item in items:
         if item["status"] == "duplicate":
-            assert item["document_id"] in winners
-            assert item["warnings"] == [f"same content as document {item['document_id']} "
-                                        f"({svc.get_document('p', item['document_id']).filename}); not added again"]
+            assert item["warnings"] == [f"same content as document {item['document_id']} ({names[item['document_id']]}); not added again"]
     project_dir = Path(docs[0].original_path).parents[2]
     assert list((project_dir / "tmp").iterdir()) == []  # losers cleaned up their own staging, nothing else
     assert len(list((project_dir / "documents").iterdir())) == len(docs)
 
 
 def test_parallel_processes_store_each_file_once(tmp_path: Path, database_url: str) -> None:
-    """Six processes at once, each ingesting one shared file and its own different file of the same name."""
+    """Six processes at once, each ingesting one shared file, its own different file of the same name, and its own
+    encoding of one more text (same Markdown, different bytes)."""
     home = tmp_path / "home"
     svc = Service(AppConfig(home=home, database_url=database_url))
     svc.create_project("p")
-    shared = tmp_path / "shared" / "handbook.md"
-    shared.parent.mkdir()
-    shared.write_bytes(_markdown("Shared handbook", 40))
-    own = []
+    shared = _write(tmp_path / "handbook.md", _markdown("Shared handbook", 40))
+    variants = _variants(_markdown("One text, six encodings", 15).decode())
+    files: list[list[str]] = []
     for n in range(WORKERS):
-        path = tmp_path / f"w{n}" / "samename.md"
-        path.parent.mkdir()
-        path.write_bytes(_markdown(f"Worker {n} notes", 20 + n))
-        own.append(path)
+        (tmp_path / f"w{n}").mkdir()
+        own = _write(tmp_path / f"w{n}" / "samename.md", _markdown(f"Worker {n} notes", 20 + n))
+        encoded = _write(tmp_path / f"w{n}" / f"encoded-{n}.txt", variants[n])
+        files.append([str(shared), str(own), str(encoded)])
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(WORKERS), ctx.Queue()
-    procs = [ctx.Process(target=_ingest_worker, args=(str(home), database_url, [str(shared), str(own[n])], barrier, results))
-             for n in range(WORKERS)]
+    procs = [ctx.Process(target=_ingest_worker, args=(str(home), database_url, files[n], barrier, results)) for n in range(WORKERS)]
     for p in procs:
         p.start()
     reports = [results.get(timeout=180) for _ in procs]
@@ -124,9 +130,9 @@ def test_parallel_processes_store_each_file_once(tmp_path: Path, database_url: s
         p.join(60)
         assert p.exitcode == 0
     items = [i for r in reports for i in r["items"]]
-    assert len(items) == 2 * WORKERS
-    _check_store(svc, items, [shared.read_bytes()] + [p.read_bytes() for p in own])
-    assert sum(i["status"] == "duplicate" for i in items) == WORKERS - 1  # the shared file, all but its winner
+    assert len(items) == 3 * WORKERS
+    _check_store(svc, items, [[shared.read_bytes()], variants] + [[Path(f[1]).read_bytes()] for f in files])
+    assert sum(i["status"] == "duplicate" for i in items) == 2 * (WORKERS - 1)  # the shared file and the text, all but a winner
     svc.close()
 
 
@@ -154,7 +160,7 @@ def test_parallel_rest_uploads_store_each_file_once(tmp_path: Path) -> None:
             items = list(pool.map(upload, uploads))
         for doc in client.get("/api/projects/p/documents").json():
             assert client.get(f"/api/projects/p/documents/{doc['id']}/text").status_code == 200
-    _check_store(svc, items, uploads)
+    _check_store(svc, items, [[same]] + [[d] for d in different])
     assert [i["status"] for i in items[:10]].count("added") == 1
     assert all(i["status"] == "added" for i in items[10:])
     svc.close()

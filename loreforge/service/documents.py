@@ -27,7 +27,7 @@ from loreforge.records import LoadedDocument
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.service.splitting import split_document, unlink_questions
-from loreforge.settings import IngestSettings
+from loreforge.settings import IngestSettings, ProjectSettings
 from loreforge.store.models import Chunk, Document, Project
 from loreforge.views import Deleted, DocumentToc, DocumentView, IngestItem, IngestReport, ProjectToc, TocNode, from_row
 
@@ -61,6 +61,7 @@ class _Prepared:
     loaded: LoadedDocument
     text_hash: str
     project_dir: Path
+    settings: ProjectSettings
 
 
 def check_upload(filename: str, size: int, limits: IngestSettings) -> None:
@@ -151,7 +152,7 @@ class DocumentActions(ServiceBase):
             loaded = load(staged.original, filename=source.filename, limits=settings.ingest)
             staged.markdown.write_text(loaded.markdown, encoding="utf-8", newline="\n")
             text_hash = hashlib.sha256(loaded.markdown.encode("utf-8", "surrogatepass")).hexdigest()
-            prepared = _Prepared(source=source, staged=staged, loaded=loaded, text_hash=text_hash, project_dir=project_dir)
+            prepared = _Prepared(source, staged, loaded, text_hash, project_dir, settings)
             for _ in range(ADD_TRIES):
                 item = self._add_once(project_ref, prepared, split)
                 if item is not None:
@@ -177,8 +178,9 @@ class DocumentActions(ServiceBase):
                 doc = self._add_document(session, project, prepared)  # flushed: the unique keys pick one winner
                 published = storage.publish(prepared.staged, prepared.project_dir / "documents")
                 self._set_paths(doc, prepared, published)
-                settings = lookups.settings(project)
-                chunks, warnings = split_document(session, project, doc, prepared.loaded.markdown, settings) if split else (0, [])
+                chunks, warnings = (
+                    split_document(session, project, doc, prepared.loaded.markdown, prepared.settings) if split else (0, [])
+                )
                 return IngestItem(
                     filename=prepared.source.filename,
                     status="added",
