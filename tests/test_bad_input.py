@@ -290,6 +290,9 @@ def test_a_question_twice_on_one_chunk_is_a_conflict_not_a_500(svc: Service, pro
     other = svc.add_question(project, chunk_id, "How many piers?")
     with pytest.raises(Conflict):
         svc.edit_question(project, other.id, text="when did it open")  # the same once normalised
+    svc.add_tag(project, "history")
+    with pytest.raises(Conflict):  # with a tag too: looking the tag up must not flush the clashing text
+        svc.edit_question(project, other.id, text="When did it open?", tag="history")
     assert svc.edit_question(project, first.id, tag="").id == first.id  # its own text is no clash
     reply = client.post(f"/api/projects/{project}/questions", json={"chunk_id": chunk_id, "text": "How many piers?"})
     assert reply.status_code == 409 and set(reply.json()) == SHAPE

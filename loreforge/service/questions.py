@@ -199,12 +199,12 @@ class QuestionActions(ServiceBase):
         with self.db.session() as session:
             row = lookups.project(session, project)
             q = lookups.question(session, row, question_id)
+            if tag is not None:  # looked up before the text changes: the query would flush a clashing text
+                q.tag_id = lookups.tag_id(session, row, tag) if tag else None
             if text is not None:
                 if not text.strip():
                     raise UserError("A question cannot be empty")
                 q.text, q.norm_text = text.strip(), norm_text(text.strip())
-            if tag is not None:
-                q.tag_id = lookups.tag_id(session, row, tag) if tag else None
             _flush_unique(session, row, q)
             return self._question_view(session, q)
 
