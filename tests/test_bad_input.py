@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from conftest import write
 from loreforge.cli import cli
-from loreforge.errors import Conflict, NotFound, UserError
+from loreforge.errors import Conflict, LoreForgeError, NotFound, UserError
 from loreforge.review.dataset import ImportFailed
 from loreforge.service import Service
 from loreforge.service.text_input import check_value, printable, problem
@@ -296,3 +296,10 @@ def test_a_question_twice_on_one_chunk_is_a_conflict_not_a_500(svc: Service, pro
     assert svc.edit_question(project, first.id, tag="").id == first.id  # its own text is no clash
     reply = client.post(f"/api/projects/{project}/questions", json={"chunk_id": chunk_id, "text": "How many piers?"})
     assert reply.status_code == 409 and set(reply.json()) == SHAPE
+
+
+def test_a_digit_python_cannot_read_as_an_int_is_not_a_run_id(svc: Service) -> None:
+    """'²' is a digit to str.isdigit() and a ValueError to int(): an adapter named so is a path, not a run id."""
+    with pytest.raises(LoreForgeError) as info:
+        svc.export_model("base", "²", "out")
+    assert "²" in str(info.value)

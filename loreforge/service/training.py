@@ -39,7 +39,7 @@ class TrainingActions(ServiceBase):
         tokenizer + chat template into `out`, ready for vLLM / transformers."""
         from loreforge.train.merge import merge_adapter
 
-        folder = Path(self.app.get_run(int(adapter)).output_dir or "") if str(adapter).isdigit() else Path(adapter)
+        folder = Path(self.app.get_run(int(adapter)).output_dir or "") if str(adapter).isascii() and str(adapter).isdigit() else Path(adapter)
         merged = merge_adapter(base_model, folder.expanduser().resolve(), Path(out).expanduser().resolve(), overwrite=overwrite)
         return MergedModelView(path=str(merged.path), base_model=merged.base_model, adapter=str(merged.adapter), parameters=merged.parameters)
 

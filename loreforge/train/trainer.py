@@ -461,7 +461,7 @@ def last_complete_checkpoint(output_dir: Path, log: Callable[[str], None]) -> Pa
     found = []
     for path in output_dir.glob("checkpoint-*"):
         suffix = path.name.removeprefix("checkpoint-")
-        if path.is_dir() and suffix.isdigit():
+        if path.is_dir() and suffix.isascii() and suffix.isdigit():
             found.append((int(suffix), path))
     for _, path in sorted(found, reverse=True):
         problem = checkpoint_problem(path)
