@@ -11,7 +11,7 @@ In a test (a background thread with its own event loop, a free port)::
 As a process (for benchmarks and kill/resume tests)::
 
     python tests/fake_llm.py --port 0 --latency 0.2 --jitter 0.05 --p500 0.1 --p429 0.1 --malformed 0.05 \
-        --seed 1 --text '{"answer": "x"}' [--script replies.json] [--responder module:function]
+        --truncated 0.05 --length 0.05 --seed 1 --text '{"answer": "x"}' [--script replies.json] [--responder module:function]
 
 prints `READY <port>` once listening; GET /_stats gives counters, GET /_requests the chat requests'
 messages, POST /_reset clears them.
@@ -20,7 +20,11 @@ Routes: POST /v1/chat/completions (JSON or SSE stream with usage), GET /v1/model
 NDJSON stream), GET /api/tags. Faults, scripted per reply or drawn with a seeded probability: 429 with
 Retry-After, 500, latency with jitter, hangs (never answers; the handler is cancelled when the client
 drops, counted in `disconnected`), malformed JSON content, cut streams (connection closed mid-stream),
-reasoning in `reasoning_content` / `reasoning` / Ollama `thinking`, and `<think>` tags (put them in `text`).
+truncated replies (the text cut short with `truncate_at`, the server still saying `finish_reason` "stop"),
+cut bodies (`cut_body`: a JSON body whose connection closes half-way), token limits (`tokens`: the reply
+needs that many tokens; a request's smaller `max_tokens` / Ollama `num_predict` cuts it in proportion and says
+"length"), reasoning in `reasoning_content` / `reasoning` / Ollama `thinking`, and `<think>` tags (put them in
+`text`).
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class Reply:
     usage: bool = True
     finish_reason: str = "stop"
     raw_body: str | None = None  # sent verbatim with `status` instead of a JSON body ("{auth}" replaced)
+    truncate_at: int | None = None  # send only the first this-many characters of `text` (finish_reason as set)
+    cut_body: bool = False  # non-streaming: close the connection after half the JSON body
+    tokens: int | None = None  # tokens the whole text needs; a smaller max_tokens cuts it, finish_reason "length"
 
 
 @dataclass
@@ -75,6 +82,8 @@ class Faults:
     jitter_s: float = 0.0
     retry_after: str = "1"
     seed: int = 0
+    p_truncated: float = 0.0  # the text cut in half, finish_reason still "stop"
+    p_length: float = 0.0  # the text cut in half with finish_reason "length"
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -86,7 +95,9 @@ class Faults:
         edges = [(self.p500, {"status": 500, "error": "injected server error"}),
                  (self.p429, {"status": 429, "error": "rate limited", "retry_after": self.retry_after}),
                  (self.p_malformed, {"text": MALFORMED_TEXT}),
-                 (self.p_hang, {"hang": True})]
+                 (self.p_hang, {"hang": True}),
+                 (self.p_truncated, {"truncate_at": len(reply.text) // 2}),
+                 (self.p_length, {"truncate_at": len(reply.text) // 2, "finish_reason": "length"})]
         for p, change in edges:
             if r < p:
                 return replace(reply, **change)
@@ -120,6 +131,25 @@ Responder = Callable[[Recorded], "Reply | str"]
 def echo(req: Recorded) -> Reply:
     """A responder that answers with the last user message."""
     return Reply(text=req.prompt)
+
+
+def _max_tokens(body: Any, flavour: str) -> int | None:
+    if not isinstance(body, dict):
+        return None
+    value = (body.get("options") or {}).get("num_predict") if flavour == "ollama" else body.get("max_tokens")
+    return value if isinstance(value, int) else None
+
+
+def cut_to_limit(reply: Reply, body: Any, flavour: str) -> Reply:
+    """The reply as the server sends it: `truncate_at` applied, and — when the reply needs more `tokens` than
+    the request's max_tokens allows — its text cut in proportion, with finish_reason "length"."""
+    if reply.truncate_at is not None:
+        reply = replace(reply, text=reply.text[: reply.truncate_at], truncate_at=None)
+    limit = _max_tokens(body, flavour)
+    if reply.tokens is not None and limit is not None and limit < reply.tokens:
+        keep = len(reply.text) * limit // reply.tokens
+        reply = replace(reply, text=reply.text[:keep], finish_reason="length")
+    return reply
 
 
 class FakeLLM:
@@ -245,7 +275,7 @@ class FakeLLM:
             if self.api_key is not None and auth != f"Bearer {self.api_key}":
                 reply = Reply(status=401, error="Incorrect API key provided: {auth}")
             else:
-                reply = self._next_reply(rec)
+                reply = cut_to_limit(self._next_reply(rec), body, flavour)
             if reply.hang:
                 await asyncio.Event().wait()
             if reply.delay_s:
@@ -258,16 +288,29 @@ class FakeLLM:
             if flavour == "ollama" and body.get("stream", True):
                 return await self._ollama_stream(request, reply, model)
             if flavour == "ollama":
-                return self._json(self._ollama_body(reply, model, rec, True))
+                return await self._whole(request, reply, self._ollama_body(reply, model, rec, True))
             if body.get("stream"):
                 usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 return await self._openai_stream(request, reply, model, rec, usage)
-            return self._json(self._openai_body(reply, model, rec))
+            return await self._whole(request, reply, self._openai_body(reply, model, rec))
         except asyncio.CancelledError:
             self.disconnected += 1
             raise
         finally:
             self.in_flight -= 1
+
+    async def _whole(self, request: web.Request, reply: Reply, data: dict[str, Any]) -> web.StreamResponse:
+        """A whole JSON reply — or, with `cut_body`, its first half and then a closed connection."""
+        if not reply.cut_body:
+            return self._json(data)
+        payload = json.dumps(data, ensure_ascii=False).encode()
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.content_length = len(payload)
+        await resp.prepare(request)
+        await resp.write(payload[: len(payload) // 2])
+        assert request.transport is not None
+        request.transport.close()
+        return resp
 
     def _error(self, reply: Reply, flavour: str, auth: str) -> web.Response:
         message = reply.error.replace("{auth}", auth)
@@ -376,7 +419,7 @@ def _load_responder(spec: str) -> Responder:
 
 async def _serve(args: argparse.Namespace) -> None:
     faults = Faults(args.p500, args.p429, args.malformed, args.hang, args.latency, args.jitter,
-                    args.retry_after, args.seed)
+                    args.retry_after, args.seed, p_truncated=args.truncated, p_length=args.length)
     fake = FakeLLM(default_text=args.text, faults=faults, port=args.port, api_key=args.api_key,
                    responder=_load_responder(args.responder) if args.responder else None)
     if args.script:
@@ -400,6 +443,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--p429", type=float, default=0.0)
     ap.add_argument("--malformed", type=float, default=0.0)
     ap.add_argument("--hang", type=float, default=0.0)
+    ap.add_argument("--truncated", type=float, default=0.0, help="share of replies cut in half (finish_reason stop)")
+    ap.add_argument("--length", type=float, default=0.0, help="share of replies cut in half (finish_reason length)")
     ap.add_argument("--retry-after", default="1")
     ap.add_argument("--seed", type=int, default=0)
     with contextlib.suppress(KeyboardInterrupt):

@@ -116,9 +116,10 @@ def test_cot_off(svc: Service, proj: str, fake: FakeLLM) -> None:
 def test_malformed_replies_repaired_reasked_or_failed_and_retried(svc: Service, proj: str, fake: FakeLLM) -> None:
     chunks = _chunks(svc, proj)[:3]
     ids = [c.id for c in chunks]
-    # chunk 1: broken but repairable JSON; chunk 2: garbage, then good on the re-ask; chunk 3: garbage twice
+    # chunk 1: broken but repairable JSON (a cut one is asked again: tests/test_cut_replies.py); chunk 2: garbage,
+    # then good on the re-ask; chunk 3: garbage twice
     fake.script(
-        Reply(text='{"questions": [{"question": "快手二季度营收多少？", "tag": ""},]'),
+        Reply(text='{"questions": [{"question": "快手二季度营收多少？", "tag": ""},]}'),
         Reply(text="no json here"),
         Reply(text='{"questions": [{"question": "京东的收入是多少？"}]}'),
         Reply(text="still no json"),

@@ -58,10 +58,12 @@ def test_malformed_json_is_repaired_without_a_reask(fake: FakeLLM) -> None:
     assert out.value.answer == "A." and out.reasked is False and len(fake.chat_requests()) == 1
 
 
-def test_truncated_json_list_is_repaired(fake: FakeLLM) -> None:
-    fake.script('[{"question": "Q1?", "answer": "A1"}, {"question": "Q2?", "answer": "A2"')
+def test_truncated_json_list_is_asked_again_not_repaired(fake: FakeLLM) -> None:
+    # repair would close the cut and keep "A2" (perhaps half an answer); the whole reply is asked for again
+    fake.script('[{"question": "Q1?", "answer": "A1"}, {"question": "Q2?", "answer": "A2"',
+                '[{"question": "Q1?", "answer": "A1"}, {"question": "Q2?", "answer": "A2 in full."}]')
     out = call_json(fake, list[QA])
-    assert [qa.question for qa in out.value] == ["Q1?", "Q2?"]
+    assert [qa.answer for qa in out.value] == ["A1", "A2 in full."] and len(fake.chat_requests()) == 2
 
 
 def test_reask_quotes_the_validation_error(fake: FakeLLM) -> None:

@@ -1,9 +1,12 @@
 """Turning an LLM's structured reply into a validated value, and the re-ask message when that fails.
 
-Order of work: strip `<think>` (kept as reasoning), take the fenced ```json block if there is one (else the
-outermost JSON object or array in the text), parse it (repairing with json-repair when strict parsing
-fails), validate with pydantic. Failures raise `ParseFailure` carrying the reason and the raw reply; the
-runner (`runner.Runner.call_json`) re-asks once quoting the reason.
+Order of work: a reply the model did not finish (`finish_reason` "length" or "content_filter") is refused as
+cut; strip `<think>` (kept as reasoning), take the fenced ```json block if there is one (else the outermost JSON
+object or array in the text), parse it strictly; when that fails, JSON that stops before its end (inside a
+string, or with an array or object left open) is refused as cut, anything else is repaired with json-repair
+(trailing commas, single quotes, prose around it); validate with pydantic. A cut reply raises `CutReply` and
+is never repaired: repair would close the cut and store half an answer. Other failures raise `ParseFailure`.
+Both carry the reason and the raw reply; the runner (`runner.Runner.call_json`) asks again.
 """
 
 from __future__ import annotations
@@ -51,6 +54,103 @@ class ParseFailure(LoreForgeError):
         return REASK_SEPARATOR.join(self.raw_outputs)
 
 
+LIMIT_FINISH = frozenset({"length", "max_tokens"})
+"""Finish reasons that say a token limit stopped the reply (OpenAI-compatible "length", Ollama "length")."""
+CUT_FINISH = LIMIT_FINISH | {"content_filter"}
+"""Finish reasons of a reply the model did not finish."""
+
+
+class CutReply(ParseFailure):
+    """A reply that was cut off: a token limit or filter stopped it, or its JSON stops before its end.
+
+    `by_limit` is True when a token limit stopped it (`finish_reason` "length"): asking again with a larger
+    `max_tokens` may help. A cut reply is never repaired into a value.
+    """
+
+    def __init__(self, reason: str, raw_outputs: tuple[str, ...], *, by_limit: bool, hint: str | None = None) -> None:
+        self.by_limit = by_limit
+        super().__init__(reason, raw_outputs, hint=hint)
+
+
+def is_limit(finish_reason: str | None) -> bool:
+    """True when `finish_reason` says a token limit stopped the reply."""
+    return (finish_reason or "").lower() in LIMIT_FINISH
+
+
+def check_finished(text: str, finish_reason: str | None) -> None:
+    """Raise CutReply when the provider says the model did not finish its reply."""
+    reason = (finish_reason or "").lower()
+    if reason not in CUT_FINISH:
+        return
+    what = "a token limit" if reason in LIMIT_FINISH else "the provider's content filter"
+    raise CutReply(f"the reply was cut off by {what} (finish_reason '{finish_reason}')", (text,),
+                   by_limit=reason in LIMIT_FINISH)
+
+
+_OPENERS = {"{": "}", "[": "]"}
+_AFTER_STRING = frozenset(",:}]")
+_BEFORE_SINGLE = frozenset("{[,:")
+
+
+def _string_end(text: str, start: int, quote: str) -> int | None:
+    """Index of the quote that closes the string opened before `start`, or None when it is never closed.
+
+    A quote closes the string only when what follows it (after spaces) ends a value — `,` `:` `}` `]` or the
+    end of the text — so the unescaped quotes models put inside Chinese text (`截至今年"多少老员工日"`) do not.
+    """
+    n = len(text)
+    j = start
+    while j < n:
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == quote:
+            k = j + 1
+            while k < n and text[k].isspace():
+                k += 1
+            if k == n or text[k] in _AFTER_STRING:
+                return j
+        j += 1
+    return None
+
+
+def _unclosed(stack: list[str]) -> str:
+    objects, arrays = stack.count("{"), stack.count("[")
+    parts = [f"{objects} object{'s' if objects > 1 else ''}" if objects else "",
+             f"{arrays} array{'s' if arrays > 1 else ''}" if arrays else ""]
+    return " and ".join(p for p in parts if p)
+
+
+def cut_reason(candidate: str) -> str | None:
+    """Why the JSON text `candidate` stops before its end — a string never closed, or arrays/objects left
+    open when the text ends — else None. Only the first top-level value counts: what follows it is prose."""
+    stack: list[str] = []
+    last = ""  # the last character outside strings that is not a space
+    i, n = 0, len(candidate)
+    while i < n:
+        ch = candidate[i]
+        if ch == '"' or (ch == "'" and (last == "" or last in _BEFORE_SINGLE)):
+            end = _string_end(candidate, i + 1, ch)
+            if end is None:
+                return "the JSON stops inside a string that is never closed"
+            i, last = end + 1, ch
+            continue
+        if ch in _OPENERS:
+            stack.append(ch)
+        elif ch in "}]" and any(_OPENERS[o] == ch for o in stack):
+            while _OPENERS[stack.pop()] != ch:  # a mismatched closer closes what it matches (a model's slip)
+                pass
+            if not stack:
+                return None
+        if not ch.isspace():
+            last = ch
+        i += 1
+    if stack:
+        return f"the JSON stops with {_unclosed(stack)} never closed"
+    return None
+
+
 def extract_json_text(text: str) -> str | None:
     """The JSON part of a reply: a fenced block (```json preferred), else the outermost object or array."""
     fences = [(m.group(1), m.group(2).strip()) for m in _FENCE.finditer(text)]
@@ -71,11 +171,16 @@ def _adapter(schema: Hashable) -> TypeAdapter[Any]:
     return TypeAdapter(cast(Any, schema))
 
 
-def _load(candidate: str) -> Any:
+def _load(candidate: str, text: str) -> Any:
+    """Strict JSON, else — unless it was cut — json-repair's reading of it."""
     try:
         return json.loads(candidate)
     except ValueError:
-        return json_repair.repair_json(candidate, return_objects=True)
+        pass
+    cut = cut_reason(candidate)
+    if cut is not None:
+        raise CutReply(f"the reply was cut off: {cut}", (text,), by_limit=False)
+    return json_repair.repair_json(candidate, return_objects=True)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -88,14 +193,16 @@ def _describe(exc: ValidationError) -> str:
     return "the JSON does not match the expected format — " + "; ".join(parts) + tail
 
 
-def parse_reply(text: str, schema: type[T]) -> tuple[T, str]:
+def parse_reply(text: str, schema: type[T], finish_reason: str | None = None) -> tuple[T, str]:
     """Parse and validate `text` as `schema` (a pydantic model, or any type pydantic validates, e.g.
-    list[Model]). Returns (value, reasoning from <think> tags). Raises ParseFailure."""
+    list[Model]). Returns (value, reasoning from <think> tags). Raises CutReply for a reply that was cut off
+    (by `finish_reason` or by its JSON), ParseFailure for any other reply that cannot be used."""
+    check_finished(text, finish_reason)
     body, reasoning = split_think(text)
     candidate = extract_json_text(body)
     if candidate is None:
         raise ParseFailure("the reply contains no JSON object or array", (text,))
-    data = _load(candidate)
+    data = _load(candidate, text)
     if data is None or data == "":
         raise ParseFailure("the JSON in the reply could not be parsed or repaired", (text,))
     try:

@@ -3,8 +3,10 @@
 It owns what the providers do not: the shared per-endpoint concurrency limit and optional request/token
 rate limits (`limits.py`), retries with exponential backoff and full jitter on retryable errors (429, 5xx,
 timeouts, lost connections, cut streams) with the server's Retry-After as a floor, fast failure on
-non-retryable ones, structured-output parsing with one re-ask (`parsing.py`), and a `CallRecord` for
-EVERY ATTEMPT handed to a sink callable (the caller turns them into LLMCall rows from one writer).
+non-retryable ones, structured-output parsing (`parsing.py`) with one re-ask quoting the error, replies
+that were cut off asked again (`call_json`, `call_text`: a larger `max_tokens` when our limit cut them), and a
+`CallRecord` for EVERY ATTEMPT handed to a sink callable (the caller turns them into LLMCall rows from one
+writer).
 
 Cancelling the task that awaits `call` cancels the in-flight HTTP request (its connection is dropped) and
 frees the concurrency slot; the cancelled attempt is recorded with status "error" and error "cancelled".
@@ -21,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from loreforge.errors import ProviderError
 from loreforge.generate.limits import EndpointGate, LimitSpec, backoff_delay, gate_for
-from loreforge.generate.parsing import ParseFailure, parse_reply, reask_message
+from loreforge.generate.parsing import CutReply, ParseFailure, check_finished, parse_reply, reask_message
 from loreforge.providers.base import (
     CallOptions,
     Completion,
@@ -81,6 +83,18 @@ class ParsedResult(Generic[T]):
     raw_text: str
     reasoning: str
     reasked: bool
+
+
+@dataclass
+class _Asking:
+    """Where one structured (or cut-checked) call stands: what is sent next and every raw reply so far."""
+
+    messages: list[Message]
+    options: CallOptions
+    meta: CallMeta
+    outputs: list[str] = field(default_factory=list)
+    cuts: int = 0
+    reasked: bool = False
 
 
 Sink = Callable[[CallRecord], None]
@@ -211,23 +225,82 @@ class Runner:
 
     async def call_json(self, messages: list[Message], schema: type[T], *, options: CallOptions,
                         meta: CallMeta) -> ParsedResult[T]:
-        """A structured reply validated as `schema`; one re-ask quoting the error; else ParseFailure."""
-        first = await self.call(messages, options=options, meta=meta)
-        try:
-            value, think = parse_reply(first.text, schema)
-            return ParsedResult(value, first, first.text, join_reasoning(first.reasoning, think), False)
-        except ParseFailure as failure:
-            if not self.settings.reask_on_parse_error:
-                raise
-            reason = failure.reason
-        retry = [*messages, {"role": "assistant", "content": first.text}, reask_message(reason, messages)]
-        second = await self.call(retry, options=options, meta=replace(meta, prompt_name=meta.prompt_name + "#reask"))
-        try:
-            value, think = parse_reply(second.text, schema)
-        except ParseFailure as failure:
-            raise ParseFailure(failure.reason, (first.text, second.text),
+        """A structured reply validated as `schema`. A cut reply is asked again (`_after_cut`); a reply that does
+        not parse is re-asked once quoting the error; else ParseFailure (CutReply) with every raw reply."""
+        asking = _Asking(messages, options, meta)
+        while True:
+            completion = await self.call(asking.messages, options=asking.options, meta=asking.meta)
+            asking.outputs.append(completion.text)
+            try:
+                value, think = parse_reply(completion.text, schema, completion.finish_reason)
+            except CutReply as cut:
+                self._after_cut(asking, cut, meta)
+                continue
+            except ParseFailure as failure:
+                self._after_bad_reply(asking, failure, messages, completion.text, meta)
+                continue
+            return ParsedResult(value, completion, completion.text, join_reasoning(completion.reasoning, think),
+                                len(asking.outputs) > 1)
+
+    async def call_text(self, messages: list[Message], *, options: CallOptions, meta: CallMeta) -> Completion:
+        """A free-text reply the model finished: one stopped by a token limit or a filter is asked again like a
+        cut structured reply; when every reply was cut, CutReply with every raw reply."""
+        asking = _Asking(messages, options, meta)
+        while True:
+            completion = await self.call(asking.messages, options=asking.options, meta=asking.meta)
+            asking.outputs.append(completion.text)
+            try:
+                check_finished(completion.text, completion.finish_reason)
+            except CutReply as cut:
+                self._after_cut(asking, cut, meta)
+                continue
+            return completion
+
+    def _after_cut(self, asking: _Asking, cut: CutReply, meta: CallMeta) -> None:
+        """Prepare to ask the same messages again after a cut reply — with twice the max_tokens (at most
+        `max_tokens_cap`) when our own limit cut it — or raise the final CutReply."""
+        s = self.settings
+        limit = asking.options.max_tokens
+        grown = _grown(limit, s.max_tokens_cap) if cut.by_limit else limit
+        if asking.cuts >= s.cut_retries or (cut.by_limit and limit is not None and grown == limit):
+            raise _cut_failure(cut, asking, s.max_tokens_cap)
+        asking.cuts += 1
+        asking.options = replace(asking.options, max_tokens=grown)
+        asking.meta = replace(meta, prompt_name=meta.prompt_name + "#cut")
+
+    def _after_bad_reply(self, asking: _Asking, failure: ParseFailure, messages: list[Message], text: str,
+                         meta: CallMeta) -> None:
+        """Prepare the one re-ask quoting why the reply could not be used, or raise the final ParseFailure."""
+        if not self.settings.reask_on_parse_error:
+            raise ParseFailure(failure.reason, tuple(asking.outputs), hint=failure.hint) from None
+        if asking.reasked:
+            raise ParseFailure(failure.reason, tuple(asking.outputs),
                                hint="Keep the item as failed with its raw output; retry it or change model") from None
-        return ParsedResult(value, second, second.text, join_reasoning(second.reasoning, think), True)
+        asking.reasked = True
+        asking.messages = [*messages, {"role": "assistant", "content": text}, reask_message(failure.reason, messages)]
+        asking.meta = replace(meta, prompt_name=meta.prompt_name + "#reask")
+
+
+def _grown(limit: int | None, cap: int) -> int | None:
+    """The max_tokens of the next try after our limit cut a reply: twice as many, at most `cap` (never less than
+    the limit itself); None stays None — the server's own limit cut it, ours cannot be raised."""
+    return None if limit is None else max(limit, min(limit * 2, cap))
+
+
+def _cut_failure(cut: CutReply, asking: _Asking, cap: int) -> CutReply:
+    """The item's final error: every reply was cut; nothing of them is stored."""
+    tries = len(asking.outputs)
+    limit = asking.options.max_tokens
+    if cut.by_limit and limit is not None:
+        hint = (f"The last try allowed max_tokens={limit} (llm.max_tokens_cap is {cap}); raise llm.max_tokens_cap "
+                "or the model config's max_tokens, or ask for less per call (smaller chunks, fewer questions)")
+    elif cut.by_limit:
+        hint = ("The server's own output limit cut it: set max_tokens on the model config (`loreforge models add "
+                "... --max-tokens N`) so LoreForge can raise it, or ask for less per call")
+    else:
+        hint = "The item keeps its raw output; retry it (`loreforge jobs retry JOB`) or use another model"
+    return CutReply(f"{cut.reason}; asked {tries} time{'s' if tries > 1 else ''}, every reply was cut off",
+                    tuple(asking.outputs), by_limit=cut.by_limit, hint=hint)
 
 
 def _scaled(per_minute: int | None, scale: float) -> int | None:

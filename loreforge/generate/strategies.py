@@ -187,13 +187,16 @@ class LLMStrategy:
 
         draft = AnswerDraft({}, 0, 0, "")
         errors: list[str] = []
+        raws: list[str] = []
         for qid, text, _tag in task.questions:
             messages = single_messages(ctx.prompts["system"], ctx.prompts[prompt], task.chunk, text, ctx.settings.language,
                                        ctx.settings.answers.cot == "ask")
             try:
-                completion = await self.runner.call(messages, options=ctx.options, meta=ctx.meta(prompt, f"question:{qid}"))
+                completion = await self.runner.call_text(messages, options=ctx.options, meta=ctx.meta(prompt, f"question:{qid}"))
             except LoreForgeError as exc:
                 errors.append(f"question {qid}: {exc}")
+                if isinstance(exc, ParseFailure):  # every reply was cut off: keep them for inspection
+                    raws.append(f"question {qid}:\n{exc.raw_output}")
                 continue
             _count(draft, completion)
             answer, think = split_think(completion.text)
@@ -204,6 +207,7 @@ class LLMStrategy:
             draft.answers[qid] = (clean_answer(answer), cot)
         if errors:
             draft.error = "; ".join(errors)
+            draft.raw = "\n\n".join(raws) or None
         return draft
 
     async def tags(self, ctx: StageContext, toc: list[tuple[str, list[dict[str, Any]]]], existing: list[Any], mode: str) -> list[Any]:
@@ -228,7 +232,7 @@ class LLMStrategy:
             {"role": "system", "content": ctx.prompts["system"].render()},
             {"role": "user", "content": ctx.prompts["answer_optimize"].render(chunk=chunk, question=question, answer=answer, advice=advice)},
         ]
-        completion = await self.runner.call(messages, options=ctx.options, meta=ctx.meta("answer_optimize"))
+        completion = await self.runner.call_text(messages, options=ctx.options, meta=ctx.meta("answer_optimize"))
         return Rewrite(clean_answer(completion.text), completion.usage.prompt_tokens, completion.usage.completion_tokens)
 
     async def ping(self, ctx: StageContext) -> str:

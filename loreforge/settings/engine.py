@@ -77,6 +77,15 @@ class RunnerSettings(_Section):
         300.0, ge=0, le=86_400, description="A Retry-After longer than this ends the call instead of waiting."
     )
     reask_on_parse_error: bool = Field(True, description="Re-ask once when a structured reply does not parse.")
+    cut_retries: int = Field(
+        2, ge=0, le=10,
+        description="Times a cut-off reply (finish_reason length, or JSON that stops before its end) is asked again "
+                    "before its item fails; never repaired.",
+    )
+    max_tokens_cap: int = Field(
+        8192, ge=1, le=1_000_000,
+        description="A reply cut by our own max_tokens is asked again with twice the limit, at most this.",
+    )
 
 
 class ExtractiveSettings(_Section):
