@@ -70,6 +70,24 @@ class Conflict(UserError):
     http_status = 409
 
 
+class Forbidden(UserError):
+    """The server refuses this request or this value (a path outside the writable folders, a refused option)."""
+
+    http_status = 403
+
+
+class Unauthorized(Forbidden):
+    """The request lacks the server's access token."""
+
+    http_status = 401
+
+
+class TooLarge(UserError):
+    """A request body is larger than the server accepts."""
+
+    http_status = 413
+
+
 class ConfigError(UserError):
     """A setting or configuration value is invalid."""
 

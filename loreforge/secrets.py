@@ -3,21 +3,28 @@ copied into jobs, exports or errors.
 
 A model config holds only a reference: `env:DEEPSEEK_API_KEY` (read from the environment at call time) or
 `secret:NAME` (a row of the secrets table, encrypted with Fernet under a key kept in
-`$LOREFORGE_HOME/secret.key`, mode 0600, or given as LOREFORGE_SECRET_KEY).
+`$LOREFORGE_HOME/secret.key`, mode 0600, or given as LOREFORGE_SECRET_KEY). A stored key lives as long as a model
+config refers to it (`drop_unused`). Text that may reach a user passes through `redact`, which masks the key and
+every piece of it of `MIN_PIECE` characters or more (providers echo fragments such as "sk-abc…wxyz").
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loreforge.errors import ConfigError, NeedsKey
-from loreforge.store.models import Secret
+from loreforge.errors import ConfigError, Forbidden, NeedsKey
+from loreforge.store.models import ModelConfig, Secret
 
 KEY_FILE = "secret.key"
+MIN_PIECE = 8
+"""Pieces of a key this long or longer are masked wherever they appear."""
+MASK = "***"
 
 
 class SecretBox:
@@ -94,3 +101,59 @@ def mask(ref: str | None) -> str | None:
         return None
     kind, _, name = ref.partition(":")
     return f"env:{name}" if kind == "env" else "stored (encrypted) ••••••"
+
+
+def redact(text: str, key: str | None) -> str:
+    """`text` with the key and every piece of it of MIN_PIECE characters or more replaced by MASK."""
+    if not key:
+        return text
+    if len(key) < MIN_PIECE:
+        return text.replace(key, MASK)
+    hidden = bytearray(len(text))  # 1 where a character belongs to a piece of the key
+    for start in range(len(key) - MIN_PIECE + 1):
+        piece = key[start:start + MIN_PIECE]
+        at = text.find(piece)
+        while at != -1:
+            hidden[at:at + MIN_PIECE] = b"\x01" * MIN_PIECE
+            at = text.find(piece, at + 1)
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if not hidden[i]:
+            out.append(ch)
+        elif i == 0 or not hidden[i - 1]:
+            out.append(MASK)
+    return "".join(out)
+
+
+def drop_unused(session: Session, ref: str | None) -> None:
+    """Delete the stored secret `ref` points at when no model config refers to it any more."""
+    kind, _, name = (ref or "").partition(":")
+    if kind != "secret":
+        return
+    session.flush()
+    if session.scalar(select(ModelConfig.id).where(ModelConfig.api_key_ref == ref).limit(1)) is None:
+        row = session.scalar(select(Secret).where(Secret.name == name))
+        if row is not None:
+            session.delete(row)
+
+
+def drop_orphans(session: Session) -> int:
+    """Delete every stored secret no model config refers to (after a project and its configs are deleted)."""
+    session.flush()
+    used = set(session.scalars(select(ModelConfig.api_key_ref).where(ModelConfig.api_key_ref.like("secret:%"))))
+    orphans = [row for row in session.scalars(select(Secret)) if f"secret:{row.name}" not in used]
+    for row in orphans:
+        session.delete(row)
+    return len(orphans)
+
+
+def check_key_env(name: str, allowed: Sequence[str]) -> None:
+    """Refuse an environment variable name that no pattern of `allowed` matches (remote clients name keys
+    only among the variables the operator allowed: `loreforge serve --allowed-key-env`)."""
+    if not any(fnmatch.fnmatchcase(name, pattern) for pattern in allowed):
+        raise Forbidden(
+            f"This server does not let a model config read the environment variable {name!r}",
+            expected="a name matching " + ", ".join(repr(p) for p in allowed),
+            hint="Send the key itself as `api_key` (stored encrypted), or ask the operator to allow the name with "
+            "`loreforge serve --allowed-key-env PATTERN`",
+        )

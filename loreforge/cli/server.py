@@ -2,24 +2,87 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
 from loreforge.cli import render
 from loreforge.cli.base import cli, json_option, service
 from loreforge.defaults import DEFAULT_HOST, DEFAULT_PORT
+from loreforge.errors import UserError
+
+if TYPE_CHECKING:
+    from loreforge.settings.server import ServerSettings
 
 
 @cli.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on; any but loopback needs the access token.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on.")
-def serve(host: str, port: int) -> None:
-    """Serve the REST API (under /api, OpenAPI docs at /docs)."""
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Host header name the server answers to besides loopback and --host (repeatable; `*` any).")
+@click.option("--allow-path", "allow_paths", multiple=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Folder outside LOREFORGE_HOME that API clients may make the server write to (repeatable).")
+@click.option("--allowed-key-env", "allowed_key_envs", multiple=True, metavar="PATTERN",
+              help="Environment variables a model config added over the API may read (repeatable; default *_API_KEY).")
+@click.option("--max-body-mb", type=float, default=None, help="Largest request body in MB (default 256).")
+@click.option("--allow-remote-code", is_flag=True, default=None,
+              help="Let API clients set trust_remote_code (runs Python code shipped with a model).")
+def serve(host: str, port: int, allowed_hosts: tuple[str, ...], allow_paths: tuple[str, ...],
+          allowed_key_envs: tuple[str, ...], max_body_mb: float | None, allow_remote_code: bool | None) -> None:
+    """Serve the REST API (under /api, OpenAPI docs at /docs). See docs/security.md before using --host."""
+    from loreforge.settings.server import ServerSettings
+
+    settings = ServerSettings.from_env(
+        host=host, port=port, allowed_hosts=allowed_hosts, allow_paths=tuple(Path(p) for p in allow_paths),
+        allowed_key_envs=allowed_key_envs, max_body_mb=max_body_mb, allow_remote_code=allow_remote_code,
+    ).with_token()
+    check_port(host, port)
     import uvicorn
 
     from loreforge.web import create_app
 
-    click.echo(f"LoreForge API on http://{host}:{port}/api  (docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(service()), host=host, port=port, log_level="info")
+    app = create_app(service(), settings)
+    _announce(settings)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail before announcing anything when the address cannot be listened on (most often: the port is taken)."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserError(f"cannot listen on {host}", got=str(exc), hint="Pass an address of this machine with --host") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closing socket is no clash
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserError(f"port {port} is in use — pick another with --port") from None
+            raise UserError(f"cannot listen on {host}:{port}", got=exc.strerror or str(exc),
+                            hint="Pick another address or port (--host, --port)") from None
+
+
+def _announce(settings: ServerSettings) -> None:
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{shown}:{settings.port}"
+    click.echo(f"LoreForge API on {base}/api  (docs: {base}/docs)")
+    if settings.loopback and settings.token is None:
+        return
+    if not settings.loopback:
+        click.echo(f"warning: {settings.host} is reachable from other machines; every request needs the access token "
+                   "and traffic is not encrypted (put a TLS proxy in front, see docs/security.md).", err=True)
+        names = ", ".join(sorted(settings.host_names()))
+        click.echo(f"Host names answered: {names} (add others with --allowed-host NAME)")
+    token = settings.token.get_secret_value() if settings.token is not None else ""
+    source = "from LOREFORGE_TOKEN" if os.environ.get("LOREFORGE_TOKEN") else "generated; set LOREFORGE_TOKEN to keep one"
+    click.echo(f"Access token ({source}): {token}\n  send `Authorization: Bearer TOKEN`; in a browser open "
+               f"{base}/login?token={token} once")
 
 
 @cli.command()
@@ -53,7 +116,7 @@ def demo(project_name: str, as_json: bool) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in report.export.counts.items())
         click.echo(f"LLaMA Factory bundle ({counts}):\n{report.export.folder}")
     click.echo(f"Next: `loreforge dataset list {p.name}`, or add an LLM with `loreforge models add {p.name} --provider ...`")
-    click.echo(f"Train on it: `loreforge train --project {p.name} --model PATH` (a real base such as Qwen2.5-3B-Instruct; "
+    click.echo(f"Train on it: `loreforge train --project {p.name} --base-model PATH` (a real base such as Qwen2.5-3B-Instruct; "
                f"for a quick offline smoke run, a tiny model from `loreforge tiny-model tiny`)")
 
 

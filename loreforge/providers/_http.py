@@ -103,10 +103,11 @@ class HttpProvider:
         return f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, base_url={self.base_url!r}, key={key})"
 
     def redact(self, text: str) -> str:
-        """Remove the API key (and any bearer token) from text that may reach a user or a log."""
-        if self._key:
-            text = text.replace(self._key, "***")
-        return _BEARER.sub(r"\1***", text)
+        """Remove the API key, any piece of it (`loreforge.secrets.redact`) and any bearer token from text that may
+        reach a user or a log."""
+        from loreforge.secrets import redact
+
+        return _BEARER.sub(r"\1***", redact(text, self._key))
 
     def _get_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()

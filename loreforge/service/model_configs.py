@@ -5,13 +5,14 @@ the active config (or a `--model` / `--provider` override) resolved into what a 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loreforge.errors import Conflict, LoreForgeError, UserError
-from loreforge.secrets import SecretBox, mask
+from loreforge.secrets import SecretBox, check_key_env, drop_unused, mask, redact
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.service.llm import Generation, run_sync, with_strategy
@@ -89,12 +90,17 @@ class ModelConfigActions(ServiceBase):
     def add_model(
         self, project: str | int, provider: str, model: str = "", name: str | None = None, base_url: str | None = None,
         api_key: str | None = None, api_key_env: str | None = None, options: dict[str, Any] | None = None, activate: bool = True,
+        allowed_key_envs: Sequence[str] | None = None,
     ) -> ModelView:
         """Add a model config. `api_key` is a literal key (stored encrypted); `api_key_env` names an
-        environment variable. Without either, the preset's variable (e.g. DEEPSEEK_API_KEY) is referenced."""
+        environment variable. Without either, the preset's variable (e.g. DEEPSEEK_API_KEY) is referenced.
+        `allowed_key_envs`: patterns `api_key_env` must match (the REST API passes the server's setting)."""
         from loreforge.providers import get_preset
 
         preset = get_preset(provider)
+        env_name = api_key_env.removeprefix("env:") if api_key_env else None
+        if env_name and allowed_key_envs is not None:
+            check_key_env(env_name, allowed_key_envs)
         opts = _check_options(options or {})
         if not _offline(provider) and not model:
             raise UserError(f"Provider '{provider}' needs a model name", hint="Pass --model, e.g. --model deepseek-chat")
@@ -108,8 +114,8 @@ class ModelConfigActions(ServiceBase):
             ref = None
             if api_key:
                 ref = self.secrets.put(session, f"project{row.id}:{name}", api_key)
-            elif api_key_env:
-                ref = f"env:{api_key_env.removeprefix('env:')}"
+            elif env_name:
+                ref = f"env:{env_name}"
             elif preset.key_env:
                 ref = f"env:{preset.key_env}"
             mc = ModelConfig(project_id=row.id, name=name, provider=provider, model=model, base_url=base_url, api_key_ref=ref, options=opts)
@@ -134,7 +140,10 @@ class ModelConfigActions(ServiceBase):
     def remove_model(self, project: str | int, name: str) -> Deleted:
         with self.db.session() as session:
             row = lookups.project(session, project)
-            session.delete(lookups.model_config(session, row, name))
+            mc = lookups.model_config(session, row, name)
+            ref = mc.api_key_ref
+            session.delete(mc)
+            drop_unused(session, ref)  # a stored key no other config uses goes with its config
         return Deleted(deleted=1)
 
     def _named(self, project: str | int, name: str | None) -> tuple[str, Generation]:
@@ -155,7 +164,8 @@ class ModelConfigActions(ServiceBase):
             reply = await with_strategy(self.db, gen, lambda s: s.ping(ctx), log=False,
                                         runner_settings=gen.settings.llm.model_copy(update={"max_attempts": 1}))
         except LoreForgeError as exc:
-            return ModelTest(name=label, ok=False, latency_ms=(time.perf_counter() - started) * 1000, error=str(exc))
+            error = redact(str(exc), gen.config.key())  # also the pieces of the key a provider may echo
+            return ModelTest(name=label, ok=False, latency_ms=(time.perf_counter() - started) * 1000, error=error)
         return ModelTest(name=label, ok=True, latency_ms=(time.perf_counter() - started) * 1000, reply=reply.strip()[:200])
 
     def test_model(self, project: str | int, name: str | None = None) -> ModelTest:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from loreforge.errors import Conflict, UserError
+from loreforge.secrets import drop_orphans
 from loreforge.service import lookups, text_input
 from loreforge.service.base import ServiceBase
 from loreforge.settings import build_settings, check_key, describe, flatten, parse_value
@@ -106,6 +107,7 @@ class ProjectActions(ServiceBase):
             counts = lookups.counts(session, row.id)
             folder = lookups.project_dir(self.config, row)
             session.delete(row)
+            drop_orphans(session)  # the stored keys of its model configs
         shutil.rmtree(folder, ignore_errors=True)
         return Deleted(deleted=1, detail=counts.model_dump())
 

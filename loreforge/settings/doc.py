@@ -33,12 +33,32 @@ Environment (not per project):
 """
 
 
+SERVER_HEADER = """
+Server (`loreforge serve`; a flag of the same name wins, see [security.md](security.md)):
+
+| variable | default | meaning |
+|---|---|---|
+"""
+
+
+def _server_rows() -> list[str]:
+    from loreforge.settings.server import ENV, ServerSettings
+
+    rows = []
+    for field, (var, _split) in ENV.items():
+        info = ServerSettings.model_fields[field]
+        default = info.default
+        shown = "none" if default in (None, ()) else ", ".join(map(str, default)) if isinstance(default, tuple) else str(default)
+        rows.append(f"| `{var}` | `{shown}` | {info.description} |")
+    return rows
+
+
 def settings_markdown() -> str:
     rows = []
     for r in describe({}):
         default = json.dumps(r.default, ensure_ascii=False)
         rows.append(f"| `{r.key}` | `{default}` | {r.allowed.replace('|', '/')} | {r.description} |")
-    return HEADER + "\n".join(rows) + "\n" + FOOTER
+    return HEADER + "\n".join(rows) + "\n" + FOOTER + SERVER_HEADER + "\n".join(_server_rows()) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""FastAPI application factory; maps LoreForgeError to JSON responses with the same text the CLI prints."""
+"""FastAPI application factory; maps LoreForgeError to JSON responses with the same text the CLI prints.
+
+`create_app(service)` is the in-process app (tests, embedding): it trusts its caller like the Python API.
+`create_app(service, server)` is what `loreforge serve` runs: `ServerSettings` decide who may call it and what a
+call may make the server do (`loreforge.web.security`, docs/security.md)."""
 
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from loreforge import __version__
 from loreforge.errors import LoreForgeError
 from loreforge.service import Service
+from loreforge.settings.server import ServerSettings
 from loreforge.web import error_shape
 
 
-def create_app(service: Service | None = None) -> FastAPI:
+def create_app(service: Service | None = None, server: ServerSettings | None = None) -> FastAPI:
     owned = service or Service()
 
     @asynccontextmanager
@@ -30,8 +35,11 @@ def create_app(service: Service | None = None) -> FastAPI:
         version=__version__,
         description="Documents → chunks → questions → dataset → fine-tune → evaluation. "
         "Every action of the CLI is here too.",
+        docs_url=None,  # served from the package by loreforge.web.swagger (FastAPI's page loads a CDN)
+        redoc_url=None,
     )
     app.state.service = owned
+    app.state.server = server
 
     @app.exception_handler(LoreForgeError)
     async def _lf_error(_request: Request, exc: LoreForgeError) -> JSONResponse:
@@ -41,7 +49,7 @@ def create_app(service: Service | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, error_shape.validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, error_shape.http_error)  # type: ignore[arg-type]
 
-    from loreforge.web import routes_chunks, routes_dataset, routes_documents, routes_generation, routes_models, routes_projects, routes_training
+    from loreforge.web import routes_chunks, routes_dataset, routes_documents, routes_files, routes_generation, routes_models, routes_projects, routes_training, security, swagger
 
     app.include_router(routes_projects.router, prefix="/api")
     app.include_router(routes_documents.router, prefix="/api")
@@ -50,5 +58,9 @@ def create_app(service: Service | None = None) -> FastAPI:
     app.include_router(routes_generation.router, prefix="/api")
     app.include_router(routes_dataset.router, prefix="/api")
     app.include_router(routes_training.router, prefix="/api")
+    app.include_router(routes_files.router, prefix="/api")
+    swagger.install(app)
+    if server is not None:
+        security.install(app, server)
 
     return app

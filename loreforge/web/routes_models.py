@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from loreforge.service import Service
 from loreforge.views import Deleted, ModelTest, ModelView, PresetView, PromptView
-from loreforge.web.deps import svc
+from loreforge.web.deps import server, svc
 
 router = APIRouter(tags=["models"])
 
@@ -41,9 +41,12 @@ def list_models(project: str, s: Service = Depends(svc)) -> list[ModelView]:
 
 
 @router.post("/projects/{project}/models", response_model=ModelView, status_code=201)
-def add_model(project: str, body: ModelCreate, s: Service = Depends(svc)) -> ModelView:
+def add_model(project: str, body: ModelCreate, request: Request, s: Service = Depends(svc)) -> ModelView:
+    """On a served API, `api_key_env` may name only the variables the operator allowed (`--allowed-key-env`)."""
+    settings = server(request)
     return s.add_model(project, body.provider, body.model, name=body.name, base_url=body.base_url, api_key=body.api_key,
-                       api_key_env=body.api_key_env, options=body.options, activate=body.activate)
+                       api_key_env=body.api_key_env, options=body.options, activate=body.activate,
+                       allowed_key_envs=settings.allowed_key_envs if settings is not None else None)
 
 
 @router.post("/projects/{project}/models/{name}/use", response_model=ModelView)

@@ -4,9 +4,11 @@ the accelerator report and the tiny model builder."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -15,7 +17,10 @@ from loreforge.jobs import job_events
 from loreforge.service import Service
 from loreforge.train.launch import Launch
 from loreforge.views import EnvView, MergedModelView, TinyModelView, TrainRunView
-from loreforge.web.deps import svc
+from loreforge.web.deps import MODELS_DIR, RUNS_DIR, check_remote_code, home_dir, project_dir, server, svc, write_path
+
+WRITTEN_KEYS = ("output_dir", "logging_dir", "cache_dir")
+"""Keys of a training config naming folders the trainer writes; confined on a served API."""
 
 router = APIRouter(tags=["training"])
 
@@ -33,8 +38,9 @@ def environment(s: Service = Depends(svc)) -> EnvView:
 
 
 @router.post("/tiny-model", response_model=TinyModelView)
-def tiny_model(body: TinyModelRequest, s: Service = Depends(svc)) -> TinyModelView:
-    return s.tiny_model(body.out, body.texts, overwrite=body.overwrite, **body.shape)
+def tiny_model(body: TinyModelRequest, request: Request, s: Service = Depends(svc)) -> TinyModelView:
+    out = write_path(request, body.out, lambda: home_dir(request, MODELS_DIR), "model folder")
+    return s.tiny_model(out, body.texts, overwrite=body.overwrite, **body.shape)
 
 
 class TrainRequest(BaseModel):
@@ -44,10 +50,31 @@ class TrainRequest(BaseModel):
 
 
 @router.post("/train", response_model=TrainRunView, status_code=202)
-def train(body: TrainRequest, s: Service = Depends(svc)) -> TrainRunView:
+def train(body: TrainRequest, request: Request, s: Service = Depends(svc)) -> TrainRunView:
     """Start SFT from a config mapping (LLaMA Factory keys) in a background worker; returns the queued run.
-    Follow it with GET /api/runs/{id} (its `progress`) or the event stream /api/runs/{id}/events."""
-    return s.train(body.config, project=body.project, background=True, launch=body.launch)
+    Follow it with GET /api/runs/{id} (its `progress`) or the event stream /api/runs/{id}/events. On a served API
+    `output_dir` is a folder under the project's runs (or LOREFORGE_HOME/runs), downloaded with GET
+    /api/runs/{id}/zip, and `trust_remote_code` needs `--allow-remote-code`."""
+    project = body.project
+    runs = (lambda: project_dir(request, project, RUNS_DIR)) if project is not None else (lambda: home_dir(request, RUNS_DIR))
+    return s.train(_guarded(request, body.config, runs, full=True), project=project, background=True, launch=body.launch)
+
+
+def _guarded(request: Request, config: dict[str, Any], runs: Callable[[], Path], full: bool) -> dict[str, Any]:
+    """`config` (a whole training config, or overrides of one when not `full`) with the folders it writes
+    confined and trust_remote_code refused, on a served API; unchanged in-process."""
+    if server(request) is None:
+        return config
+    check_remote_code(request, config)
+    config = dict(config)
+    if full:  # a config without output_dir would write the trainer's default folder in the server's cwd
+        from loreforge.train.config import TrainConfig
+
+        config.setdefault("output_dir", TrainConfig.model_fields["output_dir"].default)
+    for key in WRITTEN_KEYS:
+        if isinstance(config.get(key), str):
+            config[key] = write_path(request, config[key], runs, key)
+    return config
 
 
 @router.get("/runs", response_model=list[TrainRunView])
@@ -89,8 +116,9 @@ class ExportModelRequest(BaseModel):
 
 
 @router.post("/export-model", response_model=MergedModelView)
-def export_model(body: ExportModelRequest, s: Service = Depends(svc)) -> MergedModelView:
-    return s.export_model(body.base_model, body.adapter, body.out, overwrite=body.overwrite)
+def export_model(body: ExportModelRequest, request: Request, s: Service = Depends(svc)) -> MergedModelView:
+    out = write_path(request, body.out, lambda: home_dir(request, MODELS_DIR), "model folder")
+    return s.export_model(body.base_model, body.adapter, out, overwrite=body.overwrite)
 
 
 class TrainProjectRequest(BaseModel):
@@ -101,7 +129,8 @@ class TrainProjectRequest(BaseModel):
 
 
 @router.post("/projects/{project}/train", response_model=TrainRunView, status_code=202)
-def train_project(project: str, body: TrainProjectRequest, s: Service = Depends(svc)) -> TrainRunView:
+def train_project(project: str, body: TrainProjectRequest, request: Request, s: Service = Depends(svc)) -> TrainRunView:
     """Train on the project's confirmed dataset with the reference LoRA recipe, in a background worker."""
-    return s.train_project(project, body.model, body.overrides, val_size=body.val_size, background=True,
+    overrides = _guarded(request, body.overrides, lambda: project_dir(request, project, RUNS_DIR), full=False)
+    return s.train_project(project, body.model, overrides, val_size=body.val_size, background=True,
                            launch=body.launch)
