@@ -343,3 +343,23 @@ def test_a_fault_mix_of_cut_replies_never_stores_a_truncated_row(svc: Service, p
     for job in (qjob, ajob):
         for failure in job.failures:  # what still failed says why and keeps what came
             assert "cut off" in (failure.error or "") and failure.raw_output
+
+
+def test_a_reply_holding_a_lone_surrogate_or_nul_is_stored_readable(svc: Service, proj: str, qa: FakeLLM) -> None:
+    """A model's JSON may escape half an emoji (`\\ud83d` alone) or a NUL: Python reads them into text no store can
+    hold (SQLite/PostgreSQL refuse to encode it). They become U+FFFD; the rest of the reply is kept."""
+    first, second = _chunk_ids(svc, proj, 2)
+    qa.script(Reply(text='{"questions": [{"question": "京东第二季度营收多少？\\ud83d"}]}'),
+              Reply(text='{"questions": [{"question": "快手\\u0000的用户数？"}]}'))
+    job = svc.generate_questions(proj, chunk_ids=[first, second])
+    assert job.status == "completed" and job.done == 2, job.failures
+    assert set(_stored_questions(svc)) == {"京东第二季度营收多少？\ufffd", "快手\ufffd的用户数？"}
+
+
+def test_a_free_text_reply_with_a_lone_surrogate_comes_back_storable(fake: FakeLLM) -> None:
+    body = {"id": "x", "object": "chat.completion", "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "营收为 100 亿元\\ud800。", "reasoning_content": "想\\u0000一想"}}]}
+    raw = json.dumps(body, ensure_ascii=False).replace("\\\\", "\\")  # the escapes as a server sends them
+    fake.script(Reply(raw_body=raw))
+    out = _run(fake, "text")
+    assert out.text == "营收为 100 亿元\ufffd。" and out.reasoning == "想\ufffd一想"

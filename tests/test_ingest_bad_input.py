@@ -245,3 +245,35 @@ def test_importing_ingest_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "-1", "x", "9" * 5000])
+def test_odd_numbers_in_docx_and_html_attributes_are_read_as_absent(tmp_path: Path, value: str) -> None:
+    """A heading level, list level or column span that is not a small whole number ('²' passes isdigit() but
+    int() cannot read it; 5,000 digits pass too) is ignored, not a crash that loses the file."""
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    d = docx.Document()
+    para = d.add_paragraph("Heading by outline level")
+    outline = OxmlElement("w:outlineLvl")
+    outline.set(qn("w:val"), value)
+    para._p.get_or_add_pPr().append(outline)
+    listed = d.add_paragraph("listed item", style="List Bullet")
+    num_pr = listed._p.get_or_add_pPr().get_or_add_numPr()
+    num_pr.get_or_add_ilvl().set(qn("w:val"), value)
+    table = d.add_table(rows=1, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "left", "right"
+    span = OxmlElement("w:gridSpan")
+    span.set(qn("w:val"), value)
+    table.cell(0, 0)._tc.get_or_add_tcPr().append(span)
+    path = tmp_path / "odd.docx"
+    d.save(str(path))
+    md = load(path).markdown
+    assert "Heading by outline level" in md and "listed item" in md and "left" in md
+
+    page = tmp_path / "odd.html"
+    page.write_text(f'<table><tr><td colspan="{value}" rowspan="{value}">cell</td><td>b</td></tr></table>',
+                    encoding="utf-8")
+    assert "cell" in load(page).markdown

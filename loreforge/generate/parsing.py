@@ -151,6 +151,34 @@ def cut_reason(candidate: str) -> str | None:
     return None
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL and lone surrogates: no store or file can hold them (SQLite and PostgreSQL refuse to encode them)."""
+
+
+def storable_text(text: str) -> str:
+    """`text` with NUL and lone surrogates (a model's JSON may escape half an emoji, `\\ud83d`) replaced by U+FFFD;
+    the same object when there are none."""
+    return text if _UNSTORABLE.search(text) is None else _UNSTORABLE.sub("\ufffd", text)
+
+
+def storable_value(data: Any) -> Any:
+    """Parsed JSON with `storable_text` applied to every string in it, keys included (walked without recursion)."""
+    root: list[Any] = [data]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        holder, key = stack.pop()
+        value = holder[key]
+        if isinstance(value, str):
+            holder[key] = storable_text(value)
+        elif isinstance(value, list):
+            stack.extend((value, i) for i in range(len(value)))
+        elif isinstance(value, dict):
+            if any(isinstance(k, str) and _UNSTORABLE.search(k) for k in value):
+                value = holder[key] = {storable_text(k) if isinstance(k, str) else k: v for k, v in value.items()}
+            stack.extend((value, k) for k in value)
+    return root[0]
+
+
 def extract_json_text(text: str) -> str | None:
     """The JSON part of a reply: a fenced block (```json preferred), else the outermost object or array."""
     fences = [(m.group(1), m.group(2).strip()) for m in _FENCE.finditer(text)]
@@ -202,7 +230,7 @@ def parse_reply(text: str, schema: type[T], finish_reason: str | None = None) ->
     candidate = extract_json_text(body)
     if candidate is None:
         raise ParseFailure("the reply contains no JSON object or array", (text,))
-    data = _load(candidate, text)
+    data = storable_value(_load(candidate, text))
     if data is None or data == "":
         raise ParseFailure("the JSON in the reply could not be parsed or repaired", (text,))
     try:

@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from loreforge.errors import ProviderError
 from loreforge.generate.limits import EndpointGate, LimitSpec, backoff_delay, gate_for
-from loreforge.generate.parsing import CutReply, ParseFailure, check_finished, parse_reply, reask_message
+from loreforge.generate.parsing import CutReply, ParseFailure, check_finished, parse_reply, reask_message, storable_text
 from loreforge.providers.base import (
     CallOptions,
     Completion,
@@ -189,7 +189,7 @@ class Runner:
             if ticket is not None:
                 gate.rate.correct(ticket, completion.usage.prompt_tokens + completion.usage.completion_tokens)
             self._emit(meta, options, attempt, started, completion, None)
-            return completion
+            return storable(completion)
         finally:
             gate.concurrency.release()
 
@@ -279,6 +279,15 @@ class Runner:
         asking.reasked = True
         asking.messages = [*messages, {"role": "assistant", "content": text}, reask_message(failure.reason, messages)]
         asking.meta = replace(meta, prompt_name=meta.prompt_name + "#reask")
+
+
+def storable(completion: Completion) -> Completion:
+    """The completion with NUL and lone surrogates in its text and reasoning replaced by U+FFFD (`storable_text`):
+    the rest of the reply is kept and the damage stays visible, instead of a crash where it is stored."""
+    text, reasoning = storable_text(completion.text), storable_text(completion.reasoning)
+    if text is completion.text and reasoning is completion.reasoning:
+        return completion
+    return replace(completion, text=text, reasoning=reasoning)
 
 
 def _grown(limit: int | None, cap: int) -> int | None:

@@ -18,6 +18,16 @@ _HEADING_OR_FENCE = re.compile(r"^ {0,3}(?:(`{3,}|~{3,})|(#{1,6})[ \t]+(\S[^\n]*
 _MAX_TITLE = 200
 
 
+def small_int(raw: str | None, limit: int = 10_000) -> int | None:
+    """A non-negative whole number written in a file's attribute (a heading level, a column span), or None when
+    it is not one — '²' (a digit int() cannot read), '-1', 'x' — or is absurdly large (past `limit`)."""
+    text = (raw or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(limit)):
+        return None
+    value = int(text)
+    return value if value <= limit else None
+
+
 def normalize_newlines(text: str) -> str:
     """CRLF and lone CR become LF (str.replace returns the same object when there is nothing to do)."""
     if "\r" not in text:

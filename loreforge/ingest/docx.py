@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loreforge.errors import IngestError, LoreForgeError
-from loreforge.ingest.document import finish, first_heading, tidy_markdown
+from loreforge.ingest.document import finish, first_heading, small_int, tidy_markdown
 from loreforge.ingest.tables import render_table
 from loreforge.ingest.zipguard import check_zip
 from loreforge.records import LoadedDocument
@@ -77,7 +77,8 @@ def _heading_level(ctx: _Context, p: Element, chain: list[Any]) -> int | None:
     for el in [p] + [s.element for s in chain]:
         level = _val(el, "./w:pPr/w:outlineLvl/@w:val")
         if level is not None:
-            return int(level) + 1 if level.isdigit() and int(level) < 9 else None
+            n = small_int(level)
+            return n + 1 if n is not None and n < 9 else None
     return None
 
 
@@ -104,13 +105,14 @@ def _style_level(ctx: _Context, num_id: str, chain: list[Any]) -> int | None:
         return None
     lvl = f'./w:abstractNum[@w:abstractNumId="{abstract}"]/w:lvl[w:pStyle/@w:val="{style_id}"]/@w:ilvl'
     level = _val(ctx.numbering, lvl)
-    return int(level) if level and level.isdigit() else None
+    return small_int(level)
 
 
 def _name_level(chain: list[Any]) -> int:
     """'List Bullet 2' → 1: Word's numbered list styles carry their level in the name."""
     name = (chain[0].name or "") if chain else ""
-    return int(name[-1]) - 1 if name.lower().startswith("list") and name[-1:].isdigit() else 0
+    n = small_int(name[-1:]) if name.lower().startswith("list") else None
+    return n - 1 if n else 0
 
 
 def _list_marker(ctx: _Context, p: Element, chain: list[Any]) -> tuple[str, int] | None:
@@ -122,7 +124,8 @@ def _list_marker(ctx: _Context, p: Element, chain: list[Any]) -> tuple[str, int]
     if num_id is not None:
         if num_id == "0":
             return None
-        level = int(ilvl) if ilvl and ilvl.isdigit() else _style_level(ctx, num_id, chain) or 0
+        given = small_int(ilvl)
+        level = given if given is not None else _style_level(ctx, num_id, chain) or 0
         fmt = _num_format(ctx, num_id, level)
         # "List Bullet 2" may point at level 0 of a list of its own that Word merely indents further
         return ("" if fmt == "none" else "- " if fmt == "bullet" else "1. "), min(max(level, _name_level(chain)), 8)
@@ -185,7 +188,8 @@ def _table(ctx: _Context, tbl: Element) -> str:
             texts = [_runs_text(p, styled=False) for p in tc.xpath(".//w:p")]
             row.append("" if continued else "\n".join(t for t in texts if t.strip()))
             span = _val(tc, "./w:tcPr/w:gridSpan/@w:val")
-            row.extend([""] * (int(span) - 1 if span and span.isdigit() and 0 < int(span) <= 64 else 0))
+            n = small_int(span, 64)
+            row.extend([""] * (n - 1 if n else 0))
         rows.append(row)
     return render_table(rows)
 

@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 from bs4.dammit import EncodingDetector
 from markdownify import MarkdownConverter
 
-from loreforge.ingest.document import finish, tidy_markdown
+from loreforge.ingest.document import finish, small_int, tidy_markdown
 from loreforge.ingest.tables import render_table
 from loreforge.ingest.textdecode import decode_text
 from loreforge.records import LoadedDocument
@@ -40,8 +40,8 @@ class HtmlText:
 
 
 def _span(cell: Tag, attr: str, cap: int) -> int:
-    raw = str(cell.get(attr) or "1").strip()
-    return max(1, min(cap, int(raw))) if raw.isdigit() else 1
+    n = small_int(str(cell.get(attr) or "1"), 1_000_000)
+    return max(1, min(cap, n)) if n is not None else 1
 
 
 def _cell_text(cell: Tag) -> str:
@@ -103,6 +103,10 @@ def _clean_soup(soup: BeautifulSoup) -> None:
             tag.decompose()
     for tag in soup.select("[hidden]"):
         tag.decompose()
+    for cell in soup.find_all(["td", "th"]):  # markdownify int()s a span that passes isdigit(): '²', 5,000 digits
+        for attr in ("colspan", "rowspan"):
+            if attr in cell.attrs and small_int(str(cell[attr]), 1_000_000) is None:
+                del cell[attr]
 
 
 def _title(soup: BeautifulSoup) -> str | None:
