@@ -291,3 +291,45 @@ class EvalRun(Timestamped, Base):
     report_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ProbeSet(Timestamped, Base):
+    """A stored, reusable set of evaluation probes (what the model is asked): held-out, reworded, key-fact,
+    user or general questions, each in one question type. `params` says how it was built, `counts` what was
+    built and what was dropped (leakage or other reasons) per kind — leakage is reported, never hidden."""
+
+    __tablename__ = "probe_sets"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_probe_sets_project_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kinds: Mapped[list[Any]] = mapped_column(JSON, default=list)  # held_out | reworded | key_fact | user | general
+    language: Mapped[str] = mapped_column(String(10), default="zh")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # how it was built (never secrets)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"built": n, "dropped_leakage": n, ...}
+
+
+class Probe(Base):
+    """One question put to a model. `kind` is the set it came from, `qtype` how it is asked; choice probes
+    hold their `options` and the correct `answer` (option indices; a bool for true/false)."""
+
+    __tablename__ = "probes"
+    __table_args__ = (UniqueConstraint("probe_set_id", "position", name="uq_probes_set_position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    probe_set_id: Mapped[int] = mapped_column(ForeignKey("probe_sets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # held_out | reworded | key_fact | user | general
+    qtype: Mapped[str] = mapped_column(String(20), default="open")  # open | short | true_false | single_choice | multiple_choice
+    question: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(Text, default="")
+    key: Mapped[str | None] = mapped_column(Text, nullable=True)  # the checkable value in the reference
+    key_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)  # number | percent | amount | date | name ...
+    options: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)  # choice probes: the option texts
+    answer: Mapped[Any | None] = mapped_column(JSON, nullable=True)  # list[int] for choice, bool for true/false
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), nullable=True)
+    chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunks.id", ondelete="SET NULL"), nullable=True)
+    dataset_item_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_items.id", ondelete="SET NULL"), nullable=True)
+    tag: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    source_question: Mapped[str | None] = mapped_column(Text, nullable=True)  # the training question it derives from
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # source, prompt name+hash, model, created
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
