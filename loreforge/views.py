@@ -391,3 +391,14 @@ class MergedModelView(BaseModel):
     base_model: str
     adapter: str
     parameters: int
+
+
+class ConvertedModelView(BaseModel):
+    """A Hugging Face folder converted from a GGUF file (`loreforge convert-gguf`, `loreforge starter-model`)."""
+
+    path: str
+    source: str = Field(description="The GGUF file it was converted from")
+    sha256: str = Field(description="SHA-256 of that file")
+    parameters: int
+    has_chat_template: bool
+    architecture: str

@@ -15,6 +15,7 @@ from loreforge.cli import documents as _documents  # noqa: F401
 from loreforge.cli import export as _export  # noqa: F401
 from loreforge.cli import generate as _generate  # noqa: F401
 from loreforge.cli import jobs as _jobs  # noqa: F401
+from loreforge.cli import local_models as _local_models  # noqa: F401
 from loreforge.cli import models as _models  # noqa: F401
 from loreforge.cli import projects as _projects  # noqa: F401
 from loreforge.cli import server as _server  # noqa: F401

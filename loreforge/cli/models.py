@@ -35,7 +35,8 @@ def _read_key(value: str | None) -> tuple[str | None, str | None]:
 @models.command("add")
 @click.argument("project_ref", metavar="PROJECT")
 @click.option("--provider", required=True, help="A preset (see `loreforge models presets`) or custom.")
-@click.option("--model", "model_name", default="", help="Model name, e.g. deepseek-chat.")
+@click.option("--model", "model_name", default="", help="Model name, e.g. deepseek-chat; for local: a folder, hub id or .gguf file.")
+@click.option("--adapter", help="local only: a LoRA adapter folder or a train run id, loaded on top of --model.")
 @click.option("--name", help="Config name (default PROVIDER-MODEL).")
 @click.option("--base-url", help="Endpoint base URL (required for custom).")
 @click.option("--api-key", help="env:VAR, or - to read the key from a prompt / standard input.")
@@ -46,8 +47,8 @@ def _read_key(value: str | None) -> tuple[str | None, str | None]:
 @click.option("--stream/--no-stream", default=None, help="Stream replies.")
 @click.option("--no-activate", is_flag=True, help="Do not make it the active config.")
 @json_option
-def models_add(project_ref: str, provider: str, model_name: str, name: str | None, base_url: str | None, api_key: str | None,
-               temperature: float | None, max_tokens: int | None, top_p: float | None, extra_body: str | None,
+def models_add(project_ref: str, provider: str, model_name: str, adapter: str | None, name: str | None,
+               base_url: str | None, api_key: str | None, temperature: float | None, max_tokens: int | None, top_p: float | None, extra_body: str | None,
                stream: bool | None, no_activate: bool, as_json: bool) -> None:
     """Add a model config to PROJECT (it becomes the active one)."""
     literal, env = _read_key(api_key)
@@ -58,7 +59,7 @@ def models_add(project_ref: str, provider: str, model_name: str, name: str | Non
         except (ValueError, RecursionError) as exc:  # also a number too long to convert, or nesting too deep
             raise CliError(f"--extra-body is not valid JSON ({getattr(exc, 'msg', 'a number too long or nesting too deep')})") from None
     view = service().add_model(project_ref, provider, model_name, name=name, base_url=base_url, api_key=literal,
-                               api_key_env=env, options=options, activate=not no_activate)
+                               api_key_env=env, options=options, activate=not no_activate, adapter=adapter)
     if as_json:
         return render.as_json(view)
     click.echo(f"Added model config '{view.name}' ({view.provider}/{view.model or '-'}, key {view.api_key or 'none'})"

@@ -21,6 +21,7 @@ from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.exporting import ExportActions
 from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
+from loreforge.service.local_models import LocalModelActions
 from loreforge.service.model_configs import ModelConfigActions
 from loreforge.service.projects import ProjectActions
 from loreforge.service.prompts import PromptActions
@@ -37,14 +38,14 @@ from loreforge.settings import AppConfig
 GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions,
 )
 
 
 class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -130,6 +131,9 @@ ACTIONS: tuple[str, ...] = (
     "cancel_run",
     "export_model",
     "train_project",
+    # local models: GGUF files and the starter model (issue 11)
+    "convert_gguf",
+    "starter_model",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.

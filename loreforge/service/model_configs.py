@@ -21,6 +21,7 @@ from loreforge.store.models import ModelConfig, Project
 from loreforge.views import Deleted, ModelTest, ModelView, PresetView, from_row
 
 OPTION_KEYS = ("temperature", "max_tokens", "top_p", "extra_body", "stream")
+ADAPTER_KEY = "adapter"  # `local` only: the LoRA adapter folder, kept in the config's options (not a call option)
 PING_MAX_TOKENS = 16
 
 
@@ -50,9 +51,10 @@ def generation(secrets: SecretBox, session: Session, row: Project, model: str | 
         return Generation(row.id, ProviderConfig(provider=provider or "extractive"), settings)
     mc = lookups.model_config(session, row, model)
     opts = dict(mc.options or {}, timeout_s=settings.llm.timeout_s)
+    adapter = opts.pop(ADAPTER_KEY, None)
     config = ProviderConfig(
         provider=mc.provider, model=mc.model, base_url=mc.base_url, api_key=secrets.resolve(session, mc.api_key_ref, mc.provider),
-        options=CallDefaults(**opts), http=HttpSettings(max_connections=max(settings.llm.concurrency, 1)),
+        adapter=adapter, options=CallDefaults(**opts), http=HttpSettings(max_connections=max(settings.llm.concurrency, 1)),
     )
     return Generation(row.id, config, settings)
 
@@ -90,11 +92,13 @@ class ModelConfigActions(ServiceBase):
     def add_model(
         self, project: str | int, provider: str, model: str = "", name: str | None = None, base_url: str | None = None,
         api_key: str | None = None, api_key_env: str | None = None, options: dict[str, Any] | None = None, activate: bool = True,
-        allowed_key_envs: Sequence[str] | None = None,
+        allowed_key_envs: Sequence[str] | None = None, adapter: str | int | None = None,
     ) -> ModelView:
         """Add a model config. `api_key` is a literal key (stored encrypted); `api_key_env` names an
         environment variable. Without either, the preset's variable (e.g. DEEPSEEK_API_KEY) is referenced.
-        `allowed_key_envs`: patterns `api_key_env` must match (the REST API passes the server's setting)."""
+        `allowed_key_envs`: patterns `api_key_env` must match (the REST API passes the server's setting).
+        `adapter` (`local` only): a LoRA adapter folder or a train run id, loaded on top of `model` (a folder,
+        hub id or GGUF file); stored as the folder's absolute path in the config's options."""
         from loreforge.providers import get_preset
 
         preset = get_preset(provider)
@@ -102,6 +106,8 @@ class ModelConfigActions(ServiceBase):
         if env_name and allowed_key_envs is not None:
             check_key_env(env_name, allowed_key_envs)
         opts = _check_options(options or {})
+        if adapter is not None and str(adapter) != "":
+            opts[ADAPTER_KEY] = self._adapter_folder(preset.kind, adapter)
         if not _offline(provider) and not model:
             raise UserError(f"Provider '{provider}' needs a model name", hint="Pass --model, e.g. --model deepseek-chat")
         if provider == "custom" and not base_url:
@@ -124,6 +130,29 @@ class ModelConfigActions(ServiceBase):
             if activate:
                 _activate(session, row, mc)
             return _view(mc)
+
+    def _adapter_folder(self, kind: str, adapter: str | int) -> str:
+        """The adapter folder `--adapter` names: a train run id (its output folder, as for export-model) or a
+        folder holding a peft adapter."""
+        from pathlib import Path
+
+        from loreforge.train.adapter import ADAPTER_CONFIG
+
+        if kind != "local":
+            raise UserError("--adapter is for the local provider only", got=f"a {kind} provider",
+                            hint="Serve the adapter with its endpoint (e.g. vLLM --lora-modules) and name it with --model")
+        text = str(adapter)
+        run = text.isascii() and text.isdigit()
+        folder = Path(self.app.get_run(int(text)).output_dir or "") if run else Path(text).expanduser()
+        folder = folder.resolve()
+        where = f"train run {text}'s output {folder}" if run else str(folder)
+        if not (folder / ADAPTER_CONFIG).is_file():
+            full = (folder / "config.json").is_file()
+            raise UserError(f"No LoRA adapter in {where}", expected=f"a folder with {ADAPTER_CONFIG} (a LoRA run's output)",
+                            got="a full model folder" if full else "no adapter files",
+                            hint="Pass a full fine-tuned model as --model instead" if full
+                            else "Give a LoRA run id (`loreforge runs list`) or an adapter folder")
+        return str(folder)
 
     def list_models(self, project: str | int) -> list[ModelView]:
         with self.db.session() as session:

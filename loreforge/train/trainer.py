@@ -92,11 +92,17 @@ def _resolve(path: str, cwd: Path) -> Path:
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?", re.ASCII)
 
 
-def model_source(name_or_path: str, cwd: Path, revision: str = "main", cache_dir: str | None = None) -> str:
-    """A local folder (relative to `cwd`), else a hub id: downloaded from ModelScope when `USE_MODELSCOPE_HUB=1`
-    (as LLaMA Factory does: `revision` main is ModelScope's master), otherwise passed to transformers for the
-    Hugging Face Hub / its cache."""
+def model_source(name_or_path: str, cwd: Path, revision: str = "main", cache_dir: str | None = None,
+                 home: Path | None = None) -> str:
+    """A local folder (relative to `cwd`); a GGUF file, as its converted folder cached under `home`
+    (default LOREFORGE_HOME; `loreforge/train/gguf.py`); else a hub id: downloaded from ModelScope when
+    `USE_MODELSCOPE_HUB=1` (as LLaMA Factory does: `revision` main is ModelScope's master), otherwise passed to
+    transformers for the Hugging Face Hub / its cache."""
+    from loreforge.train.gguf import default_home, looks_like_gguf, resolve_base_model
+
     local = _resolve(name_or_path, cwd)
+    if looks_like_gguf(local):
+        return resolve_base_model(str(local), home or default_home())
     if local.exists():
         return str(local)
     if not HUB_ID.fullmatch(name_or_path) or ".." in name_or_path or "--" in name_or_path:

@@ -58,6 +58,9 @@ def create_app(service: Service | None = None, server: ServerSettings | None = N
     app.include_router(routes_generation.router, prefix="/api")
     app.include_router(routes_dataset.router, prefix="/api")
     app.include_router(routes_training.router, prefix="/api")
+    from loreforge.web import routes_local_models
+
+    app.include_router(routes_local_models.router, prefix="/api")
     app.include_router(routes_files.router, prefix="/api")
     swagger.install(app)
     if server is not None:
