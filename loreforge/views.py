@@ -402,3 +402,59 @@ class ConvertedModelView(BaseModel):
     parameters: int
     has_chat_template: bool
     architecture: str
+
+
+# -- probes (issue 11): what a model is asked ---------------------------------------------------------------
+
+class ProbeView(BaseModel):
+    """One probe. `kind`: held_out, reworded, key_fact, user or general; `qtype`: open, short, true_false,
+    single_choice or multiple_choice; choice probes hold `options` and the correct indices in `answer`
+    (true/false probes: a boolean)."""
+
+    id: int
+    position: int
+    kind: str
+    qtype: str
+    question: str
+    reference: str
+    key: str | None = Field(None, description="The checkable value in the reference (scoring does not depend on wording)")
+    key_kind: str | None = Field(None, description="number, percent, amount, date or name")
+    options: list[str] | None = None
+    answer: Any = None
+    document_id: int | None = None
+    chunk_id: int | None = None
+    dataset_item_id: int | None = None
+    tag: str | None = None
+    source_question: str | None = Field(None, description="The training question it was derived from")
+    provenance: dict[str, Any] = {}
+
+
+class ProbeSetView(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    kinds: list[str]
+    language: str
+    params: dict[str, Any] = Field(description="How it was built: kinds, question types, size, split, seed, threshold, model")
+    counts: dict[str, Any] = Field(description="Built and dropped (leakage, other reasons) in all and per kind; leaked examples")
+    probes: int = Field(0, description="Probes stored in the set")
+    created_at: datetime
+    updated_at: datetime
+    job: JobView | None = Field(None, description="The rewording job, for sets with reworded probes")
+
+
+class ProbeSetPage(BaseModel):
+    set: ProbeSetView
+    probes: PageView[ProbeView]
+
+
+class ProbeImportReport(BaseModel):
+    set: ProbeSetView
+    imported: int
+    skipped: int
+    issues: list[dict[str, Any]] = Field([], description="One per bad record: its line and what is wrong")
+
+
+class ProbeExportReport(BaseModel):
+    path: str
+    probes: int

@@ -25,6 +25,7 @@ SPECS: dict[str, tuple[frozenset[str], str]] = {
     "answer_optimize": (frozenset({"chunk", "question", "answer", "advice"}), "Rewrite an answer following advice."),
     "tags": (frozenset({"toc", "existing", "mode"}), "Build or revise the two-level domain tag tree from the TOC."),
     "judge": (frozenset({"chunk", "question", "answer"}), "Score a QA pair 0-5 against its chunk, with a reason."),
+    "probe_reword": (frozenset({"question", "answer"}), "Rewrite a trained question with a different structure (reworded probes)."),
 }
 
 

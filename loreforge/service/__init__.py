@@ -23,6 +23,7 @@ from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
 from loreforge.service.model_configs import ModelConfigActions
+from loreforge.service.probes import ProbeActions
 from loreforge.service.projects import ProjectActions
 from loreforge.service.prompts import PromptActions
 from loreforge.service.questions import QuestionActions
@@ -38,14 +39,14 @@ from loreforge.settings import AppConfig
 GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions,
 )
 
 
 class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -131,6 +132,13 @@ ACTIONS: tuple[str, ...] = (
     "cancel_run",
     "export_model",
     "train_project",
+    # probes (issue 11)
+    "build_probes",
+    "list_probe_sets",
+    "get_probe_set",
+    "import_probes",
+    "export_probes",
+    "delete_probe_set",
     # local models: GGUF files and the starter model (issue 11)
     "convert_gguf",
     "starter_model",
@@ -139,7 +147,7 @@ ACTIONS: tuple[str, ...] = (
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
 ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
-    "atest_model", "alist_remote_models",
+    "atest_model", "alist_remote_models", "abuild_probes",
 )
 
 # Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused

@@ -62,6 +62,12 @@ def _score(app: Service, session: Session, row: Project, job: Job, keys: list[st
                       params.get("min_score"), False)
 
 
+def _probe_reword(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.probes import reword_retry
+
+    return reword_retry(app, session, row, job, keys)
+
+
 def _train(app: Service, job: Job, background: bool) -> Any:
     run_id = int((job.params or {})["run_id"])
     app.execute_run(run_id, background=background)
@@ -82,5 +88,6 @@ KINDS: dict[str, Kind] = {
     "questions": Kind("questions", plan=_questions),
     "answers": Kind("answers", plan=_answers),
     "score": Kind("score", plan=_score),
+    "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
 }

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from loreforge.errors import ConfigError
 from loreforge.settings.engine import RunnerSettings
+from loreforge.settings.probes import ProbeSettings
 
 SplitStrategy = Literal["markdown", "recursive", "fixed", "token", "custom"]
 SPLIT_STRATEGIES: tuple[str, ...] = ("markdown", "recursive", "fixed", "token", "custom")
@@ -159,6 +160,7 @@ class ProjectSettings(_Section):
     tags: TagSettings = Field(default_factory=TagSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    probes: ProbeSettings = Field(default_factory=ProbeSettings)
     language: Literal["zh", "en"] = Field("zh", description="Language of prompts and generated data: zh or en.")
 
 

@@ -61,6 +61,9 @@ def create_app(service: Service | None = None, server: ServerSettings | None = N
     from loreforge.web import routes_local_models
 
     app.include_router(routes_local_models.router, prefix="/api")
+    from loreforge.web import routes_probes
+
+    app.include_router(routes_probes.router, prefix="/api")
     app.include_router(routes_files.router, prefix="/api")
     swagger.install(app)
     if server is not None:
