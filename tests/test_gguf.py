@@ -221,6 +221,10 @@ def test_bad_files_are_clear_errors_naming_the_file(tmp_path: Path) -> None:
         resolve_base_model(str(tmp_path / "missing.gguf"), home)
     with pytest.raises(NotFound, match="missing.gguf"):  # not taken for a hub id
         model_source("missing.gguf", tmp_path)
+    for name in ("x" * 5000 + ".gguf", "nul\x00.gguf"):  # names no file system takes: errors, not tracebacks
+        with pytest.raises(UserError, match="Not a usable path to a GGUF file"):
+            resolve_base_model(name, home)
+    assert resolve_base_model("x" * 5000, home) == "x" * 5000  # not a GGUF name: passed on as it is
     result = CliRunner().invoke(cli, ["--home", str(home), "convert-gguf", str(text)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"error: {text} is not a GGUF file" in result.output

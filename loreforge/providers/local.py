@@ -102,17 +102,16 @@ class LocalProvider:
         import transformers
 
         from loreforge.train.adapter import load_adapted
-        from loreforge.train.gguf import default_home, resolve_base_model
 
-        base = resolve_base_model(self.model, default_home())  # a GGUF file: its converted folder (cached)
         device = self._settings.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype: Any = "auto" if self._settings.dtype == "auto" else getattr(torch, self._settings.dtype)
         major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
         dtype_arg = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
-        # With an adapter our trainer wrote, its folder's tokenizer carries the chat template the run trained with.
-        model, tokenizer = load_adapted(base, Path(self.adapter) if self.adapter else None, **{dtype_arg: dtype})
+        # With an adapter our trainer wrote, its folder's tokenizer carries the chat template the run trained with;
+        # a GGUF file is loaded from its converted folder (cached under LOREFORGE_HOME).
+        model, tokenizer = load_adapted(self.model, Path(self.adapter) if self.adapter else None, **{dtype_arg: dtype})
         if not getattr(tokenizer, "chat_template", None):
             raise ConfigError(f"The local model at {self.model} has no chat template",
                               hint="Save the tokenizer with its chat_template (tokenizer_config.json)")

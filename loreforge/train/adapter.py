@@ -51,9 +51,13 @@ def tokenizer_source(base: str, adapter: Path | None) -> str:
     return base
 
 
-def load_adapted(base: str, adapter: Path | None, **model_kwargs: Any) -> tuple[Any, Any]:
-    """(model, tokenizer): `base` (a local folder or hub id) with `adapter` applied when given. Failures to load
-    become a UserError naming both and the base the adapter was trained on."""
+def load_adapted(base: str, adapter: Path | None, home: Path | None = None, **model_kwargs: Any) -> tuple[Any, Any]:
+    """(model, tokenizer): `base` (a local folder, hub id, or GGUF file — loaded from its folder converted once under
+    `home`, default LOREFORGE_HOME) with `adapter` applied when given. Failures to load become a UserError naming
+    both and the base the adapter was trained on."""
+    from loreforge.train.gguf import default_home, resolve_base_model
+
+    base = resolve_base_model(base, home or default_home())
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         if adapter is not None:

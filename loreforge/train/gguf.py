@@ -93,10 +93,13 @@ def starter_model_file() -> Path:
 def looks_like_gguf(name_or_path: str | Path) -> bool:
     """Is this a GGUF file (a `.gguf` name, or an existing file that starts with the GGUF magic — Ollama's blobs
     have no suffix)?"""
-    path = Path(name_or_path).expanduser()
+    path = Path(name_or_path)
     if path.name.lower().endswith(GGUF_SUFFIX):
         return True
-    return path.is_file() and _magic(path) == GGUF_MAGIC
+    try:
+        return path.expanduser().is_file() and _magic(path.expanduser()) == GGUF_MAGIC
+    except (OSError, ValueError, RuntimeError):  # a name no file system takes (too long, NUL, ~nobody)
+        return False
 
 
 def _magic(path: Path) -> bytes:
@@ -109,8 +112,13 @@ def _magic(path: Path) -> bytes:
 
 def check_gguf_file(path: Path) -> Path:
     """`path` resolved, an existing, readable file starting with the GGUF magic; a clear error naming it otherwise."""
-    path = path.expanduser().resolve()
-    if not path.exists():
+    try:
+        path = path.expanduser().resolve()
+        exists = path.exists()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise UserError("Not a usable path to a GGUF file", expected="an existing .gguf file",
+                        got=f"{str(path)[:200]!r}: {getattr(exc, 'strerror', None) or exc}") from exc
+    if not exists:
         raise NotFound(f"No GGUF file at {path}", expected="an existing .gguf file",
                        hint="Check the path (a relative path is read from the current folder)")
     if not path.is_file():
