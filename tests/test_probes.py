@@ -264,6 +264,34 @@ def test_distractors_are_other_values_of_the_same_kind_from_the_same_document() 
     assert tf and {p.answer for p in tf} == {True, False}
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_shipped_general_sets(language: str) -> None:
+    from loreforge.evaluate.probes import KEY_KINDS
+    from loreforge.evaluate.probes.general import general_set
+
+    questions = general_set(language)
+    assert len(questions) >= 30 and len({g.question for g in questions}) == len(questions)
+    for g in questions:
+        assert g.key in g.reference and g.key_kind in KEY_KINDS, g
+        assert len(set(g.distractors)) == 3 and g.key not in g.distractors, g
+    with pytest.raises(UserError, match="No general probe set in that language"):
+        general_set("fr")
+
+
+def test_true_false_and_prompts_follow_the_questions_language() -> None:
+    zh = item_probes("held_out", Item(1, "星河精密2025年上半年营业收入是多少？", "营业收入为38.6亿元。", 1, 1),
+                     "星河精密2025年上半年营业收入是多少？", {1: document_values(["营业收入为38.6亿元，净利润4.12亿元，研发投入3.25亿元。"])},
+                     _opts(qtypes=("true_false", "single_choice"), language="en"), LeakageIndex(), {**_empty()}, {})
+    tf, choice = zh
+    assert "给出的答案：" in tf.question and tf.key == "38.6亿元" and tf.key_kind == "amount"
+    assert set(choice.options) == {"38.6亿元", "4.12亿元", "3.25亿元"}
+    assert prompt_text("single_choice", choice.question, choice.options, "en").endswith("请只回答正确选项的字母。")
+
+
+def _empty() -> dict:
+    return {"built": 0, "dropped_leakage": 0, "dropped_other": 0, "per_kind": {}, "per_qtype": {}, "leaked": []}
+
+
 # -- through the service --------------------------------------------------------------------------------------
 
 def _export_questions(svc: Service, project: str, out: Path, **split: object) -> tuple[set[str], set[str]]:
@@ -405,6 +433,10 @@ def test_export_then_import_round_trips(svc: Service, facts: str, tmp_path: Path
     original = [p.model_dump(include=set(fields)) for p in svc.get_probe_set(facts, "all", page_size=1000).probes.items]
     copied = [p.model_dump(include=set(fields)) for p in svc.get_probe_set(facts, "again", page_size=1000).probes.items]
     assert copied == original
+    with pytest.raises(UserError, match="Cannot write"):
+        svc.export_probes(facts, "all", out / "inside-a-file" / f"x{suffix}")
+    with pytest.raises(UserError, match="Invalid probe set name"):
+        svc.import_probes(facts, out, "a/b")
     if suffix == ".csv":
         rows = list(csv.DictReader(out.open(encoding="utf-8")))
         assert rows and set(rows[0]) >= {"question", "reference", "key", "document"}

@@ -49,7 +49,6 @@ def _print_set(s: Any) -> None:
 @click.option("--val-size", type=float, help="The export's validation share the model was trained with [default: the export's].")
 @click.option("--split-by", type=click.Choice(["chunk", "document"]), help="As the export split [default: chunk].")
 @click.option("--seed", type=int, help="The export's split seed, also the probes' [default: the export's].")
-@click.option("--force", is_flag=True, help="Reword again items already reworded for this set.")
 @click.option("--background", is_flag=True, help="Return at once; follow the rewording with `loreforge jobs show`.")
 @json_option
 def probes_build(project_ref: str, as_json: bool, background: bool, **opts: Any) -> None:

@@ -105,7 +105,7 @@ def now() -> str:
 
 
 def reword_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Project, probe_set: ProbeSet, view: TrainingView,
-                keys: list[str] | None = None, force: bool = False) -> StagePlan:
+                keys: list[str] | None = None) -> StagePlan:
     """The rewording job of `probe_set` over its trained items (only those of `keys` when given: a retry)."""
     from loreforge.generate.strategies import LLMStrategy, StageContext, strategy_class
 
@@ -150,9 +150,9 @@ def reword_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Pr
         target.counts = counts
         return Stored(counts={"leaked": counts["dropped_leakage"] - before})
 
-    job_params = {"probe_set_id": probe_set.id, "probe_set": probe_set.name, "model": params.get("model"), "force": force}
-    items = not_done(session, row.id, STAGE, items, force)
-    return StagePlan(STAGE, gen, items, job_params, context, work, store, force=force,
+    job_params = {"probe_set_id": probe_set.id, "probe_set": probe_set.name, "model": params.get("model")}
+    items = not_done(session, row.id, STAGE, items, False)  # an item's key holds the set: a new set is new work
+    return StagePlan(STAGE, gen, items, job_params, context, work, store,
                      notes={"leaked": "{n} rewording(s) dropped as too close to a training question"})
 
 

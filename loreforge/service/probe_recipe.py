@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from loreforge.errors import UserError
-from loreforge.evaluate.probes.build import build_offline
+from loreforge.evaluate.probes.build import available, build_offline
 from loreforge.evaluate.probes.records import BUILT_KINDS, QTYPES, parse_names
 from loreforge.secrets import SecretBox
 from loreforge.service import lookups
@@ -101,6 +101,8 @@ def offline_probes(session: Session, row: Project, recipe: Recipe, params: dict[
     provenance = {"source": "dataset", "split": {"val_size": recipe.val_size, "split_by": recipe.split_by, "seed": recipe.seed},
                   "created": now()}
     built = build_offline(view.train, view.val, view.pools, options_of(params), view.index, provenance)
+    if "reworded" in recipe.kinds:
+        available(built.counts, "reworded", len(view.train))
     target = ProbeSet(project_id=row.id, name=recipe.name, kinds=list(recipe.kinds), language=recipe.language,
                       params={**params, "reword_offset": len(built.probes), "reword_stage": STAGE if "reworded" in recipe.kinds else None,
                               "trained_items": len(view.train), "held_out_items": len(view.val)},

@@ -27,10 +27,12 @@ _RECIPE = ("kinds", "qtypes", "size", "options", "rotations", "leakage_threshold
 
 
 def check_name(name: str) -> str:
+    from loreforge.service.projects import UNSAFE_IN_NAME
+
     text = name.strip()
-    if not text or len(text) > 200 or lookups.row_id(text) is not None:
-        raise UserError("Invalid probe set name", expected="1 to 200 characters, not all digits (a number means an id)",
-                        got=repr(name[:60]))
+    if not text or len(text) > 200 or lookups.row_id(text) is not None or any(c in text for c in UNSAFE_IN_NAME):
+        raise UserError("Invalid probe set name", got=repr(name[:60]),
+                        expected=f"1 to 200 characters, not all digits (a number means an id), without any of {' '.join(UNSAFE_IN_NAME)}")
     return text
 
 
@@ -66,7 +68,7 @@ def _probe_view(p: Probe) -> ProbeView:
 class ProbeActions(ServiceBase):
     def _build(self, project: str | int, name: str | None, kinds: Any, qtypes: Any, size: int | None, rotations: int | None,
                model: str | None, provider: str | None, leakage_threshold: float | None, val_size: float | None,
-               split_by: str | None, seed: int | None, force: bool) -> tuple[int, Any]:
+               split_by: str | None, seed: int | None) -> tuple[int, Any]:
         """Store the set and its offline probes (or find the set to resume); the rewording plan when it needs one."""
         from loreforge.service.probe_recipe import Recipe, offline_probes
 
@@ -84,18 +86,18 @@ class ProbeActions(ServiceBase):
             probe_set = existing or offline_probes(session, row, recipe, params, view)
             plan = None
             if "reworded" in recipe.kinds:
-                plan = reword_plan(self.config, self.secrets, session, row, probe_set, view, force=force)
+                plan = reword_plan(self.config, self.secrets, session, row, probe_set, view)
             return probe_set.id, plan
 
     async def abuild_probes(
         self, project: str | int, name: str | None = None, kinds: str | list[str] | None = None, qtypes: str | list[str] | None = None,
         size: int | None = None, rotations: int | None = None, model: str | None = None, provider: str | None = None,
         leakage_threshold: float | None = None, val_size: float | None = None, split_by: str | None = None, seed: int | None = None,
-        force: bool = False, background: bool = False, on_progress: Progress | None = None,
+        background: bool = False, on_progress: Progress | None = None,
     ) -> ProbeSetView:
         """Build (or resume) a probe set — see `build_probes`."""
         set_id, plan = self._build(project, name, kinds, qtypes, size, rotations, model, provider, leakage_threshold, val_size,
-                                   split_by, seed, force)
+                                   split_by, seed)
         if plan is not None:
             await alaunch(self.db, plan, background=background, on_progress=on_progress)
         return self._set(project, set_id)
@@ -104,16 +106,16 @@ class ProbeActions(ServiceBase):
         self, project: str | int, name: str | None = None, kinds: str | list[str] | None = None, qtypes: str | list[str] | None = None,
         size: int | None = None, rotations: int | None = None, model: str | None = None, provider: str | None = None,
         leakage_threshold: float | None = None, val_size: float | None = None, split_by: str | None = None, seed: int | None = None,
-        force: bool = False, background: bool = False, on_progress: Progress | None = None,
+        background: bool = False, on_progress: Progress | None = None,
     ) -> ProbeSetView:
         """Build a probe set from the project's confirmed dataset, split exactly as `export` splits it (`val_size`,
         `split_by`, `seed`: the export's defaults). `kinds`: held_out, reworded, key_fact, general (default: all
         but reworded, plus reworded when an LLM is configured); `qtypes`: open, short, true_false, single_choice,
         multiple_choice (default: the `probes.qtypes` setting). Probes too close to a training question are
         dropped and counted. Rewording runs as a job (`model`: a model config; `provider extractive` cannot
-        reword); building again with the same name and options resumes it."""
+        reword); building again with the same name and options resumes it (to reword again, delete the set)."""
         set_id, plan = self._build(project, name, kinds, qtypes, size, rotations, model, provider, leakage_threshold, val_size,
-                                   split_by, seed, force)
+                                   split_by, seed)
         if plan is not None:
             launch(self.db, plan, background=background, on_progress=on_progress)
         return self._set(project, set_id)

@@ -33,7 +33,6 @@ class BuildProbes(BaseModel):
     val_size: float | None = None
     split_by: str | None = None
     seed: int | None = None
-    force: bool = False
 
 
 @router.post("/projects/{project}/probes/build", response_model=ProbeSetView, status_code=201)

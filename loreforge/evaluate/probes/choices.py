@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from loreforge.evaluate.probes.keys import KeyValue, answer_values, values
+from loreforge.generate.questions import text_language
 from loreforge.evaluate.probes.records import ProbeDraft
 
 LETTERS = "ABCDEFGHIJ"
@@ -107,7 +108,8 @@ def expand(base: ProbeDraft, key: KeyValue | None, pool: Sequence[KeyValue], qty
         elif qtype == "true_false":
             truth = rng.random() < 0.5
             shown = key.text if truth else wrong[0].text
-            out.append(keyed.but(qtype="true_false", question=_TF[language].format(question=base.question, value=shown),
+            template = _TF[text_language(base.question, language if language in _TF else "en")]
+            out.append(keyed.but(qtype="true_false", question=template.format(question=base.question, value=shown),
                                  answer=truth, source_question=base.source_question or base.question))
         else:
             several = qtype == "multiple_choice" and not only_key and asks_several(base.question)
@@ -153,13 +155,14 @@ def rotations(options: Sequence[str], answer: Sequence[int], count: int | None =
 
 
 def prompt_text(qtype: str, question: str, options: Sequence[str] | None, language: str) -> str:
-    """A probe as put to a model: the question, its lettered options, and how to answer."""
+    """A probe as put to a model: the question, its lettered options, and how to answer (in the question's
+    language; `language` when it is mixed)."""
     if qtype not in ("single_choice", "multiple_choice", "true_false"):
         return question
     lines = [question, ""]
     if options:
         lines += [f"{LETTERS[i]}. {text}" for i, text in enumerate(options)] + [""]
-    lines.append(_ASK[(language if language in ("zh", "en") else "en", qtype)])
+    lines.append(_ASK[(text_language(question, language if language in ("zh", "en") else "en"), qtype)])
     return "\n".join(lines)
 
 

@@ -164,16 +164,26 @@ def write_probes(path: Path, probes: Sequence[Mapping[str, Any]]) -> int:
     if suffix not in SUFFIXES:
         raise UserError(f"Cannot write probes to {path.name}", expected="a .jsonl or .csv file name", got=suffix or "no suffix")
     rows = list(probe_records(probes))
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as out:
-        if suffix == ".jsonl":
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(out, fieldnames=list(FIELDS))
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, bool)) else v for k, v in row.items()})
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            _write(out, suffix, rows)
+        tmp.replace(path)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise UserError(f"Cannot write {path}", got=f"{type(exc).__name__}: {exc.strerror or exc}",
+                        hint="Choose a writable file with --out") from None
     return len(rows)
+
+
+def _write(out: Any, suffix: str, rows: list[dict[str, Any]]) -> None:
+    if suffix == ".jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(out, fieldnames=list(FIELDS))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, bool)) else v for k, v in row.items()})
