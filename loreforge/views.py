@@ -418,7 +418,7 @@ class ProbeView(BaseModel):
     question: str
     reference: str
     key: str | None = Field(None, description="The checkable value in the reference (scoring does not depend on wording)")
-    key_kind: str | None = Field(None, description="number, percent, amount, date or name")
+    key_kind: str | None = Field(None, description="number, percentage, amount, date or name")
     options: list[str] | None = None
     answer: Any = None
     document_id: int | None = None

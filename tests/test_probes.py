@@ -82,7 +82,7 @@ from fake_llm import FakeLLM, Recorded, Reply  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from loreforge.errors import Conflict, UserError  # noqa: E402
-from loreforge.evaluate.probes import find_key, jaccard, read_choice, read_true_false, rotations, values  # noqa: E402
+from loreforge.evaluate.probes import find_key, jaccard, rotations, values  # noqa: E402
 from loreforge.evaluate.probes.build import BuildOptions, Item, build_offline, item_probes  # noqa: E402
 from loreforge.evaluate.probes.choices import prompt_text  # noqa: E402
 from loreforge.evaluate.probes.keys import document_values  # noqa: E402
@@ -190,7 +190,7 @@ def _opts(**kw: object) -> BuildOptions:
     ("Harbor Light Robotics was founded in 2015 by Mira Chen.", "Who founded Harbor Light Robotics?", "Mira Chen", "name"),
     ("Harbor Light Robotics was founded in 2015 by Mira Chen.", "When was Harbor Light Robotics founded?", "2015", "date"),
     ("Revenue in 2024 was $96.5 million, up 18%.", "What was the revenue in 2024?", "$96.5 million", "amount"),
-    ("毛利率为27.9%，营收12.3亿元。", "星河精密的毛利率是多少？", "27.9%", "percent"),
+    ("毛利率为27.9%，营收12.3亿元。", "星河精密的毛利率是多少？", "27.9%", "percentage"),
     ("星河精密2025年上半年营业收入为12.3亿元。", "星河精密2025年上半年营业收入是多少？", "12.3亿元", "amount"),
     ("It has 1,200 employees.", "How many employees does it have?", "1,200", "number"),
     ("The company was very successful.", "How did it do?", None, None),
@@ -222,26 +222,29 @@ def test_choice_rotation_defeats_a_model_that_always_answers_a() -> None:
     assert len(turns) == 4 and len({t.answer for t in turns}) == 4  # the right answer is somewhere else each time
     for turn in turns:
         assert [turn.options[i] for i in turn.answer] == ["$96.5 million"]  # still the right option
-    always_a = [frozenset({0}) == frozenset(t.answer) for t in turns]
+    always_a = [frozenset({0}) == frozenset(t.answer) for t in turns]  # the picks of a model that always says "A"
     assert sum(always_a) == 1 and not all(always_a)  # right once, so never counted right
-    honest = [read_choice(LETTERS_OF(t.answer), 4) == frozenset(t.answer) for t in turns]
-    assert all(honest)
+    for letter in range(4):  # nor any other fixed letter
+        assert sum(frozenset({letter}) == frozenset(t.answer) for t in turns) == 1
     assert len(rotations(options, answer, 2)) == 2 and len(rotations(options, answer, 9)) == 4
     multi = rotations(("a", "b", "c"), (0, 2))
     assert [t.answer for t in multi] == [(0, 2), (1, 2), (0, 1)]
 
 
-def LETTERS_OF(indices: tuple[int, ...]) -> str:  # noqa: N802 - reads like the letters it returns
-    return ", ".join("ABCDEFGHIJ"[i] for i in indices)
-
-
-def test_reading_replies_and_rendering() -> None:
-    assert read_choice("B", 4) == {1} and read_choice("The answer is C.", 4) == {2} and read_choice("A, C", 4) == {0, 2}
-    assert read_choice("E", 4) == frozenset() and read_choice("", 4) == frozenset()
-    assert read_true_false("True.") is True and read_true_false("false") is False and read_true_false("错") is False
-    assert read_true_false("对，正确") is True and read_true_false("maybe") is None
+def test_rendering() -> None:
     text = prompt_text("single_choice", "Q?", ["x", "y"], "en")
     assert text.splitlines() == ["Q?", "", "A. x", "B. y", "", "Answer with the letter of the correct option only."]
+    assert prompt_text("open", "Q?", None, "en") == "Q?"
+    assert prompt_text("true_false", "营收是38.6亿元吗？", None, "en").endswith("请只回答“对”或“错”。")
+
+
+def test_key_kinds_agree_with_the_metrics() -> None:
+    metrics = pytest.importorskip("loreforge.evaluate.metrics")
+    pool = document_values([FACTS, "星河精密营业收入为38.6亿元，同比增长12.5%，员工3200人，成立于2008年，董事长张伟。"])
+    assert {v.kind for v in pool} == {"number", "percentage", "amount", "date", "name"}
+    for value in pool:
+        if value.kind != "name":  # a bare name out of its sentence may read as no value
+            assert metrics.key_kind(value.text) == value.kind, value
 
 
 def test_distractors_are_other_values_of_the_same_kind_from_the_same_document() -> None:

@@ -6,7 +6,7 @@ amounts — the same unit first —, dates with dates, names with names), never 
 reference states. Choice options are stored in one seeded order with the correct indices; the evaluation asks
 each probe once per rotation (`rotations`: cyclic shifts, each putting every correct option somewhere else),
 and counts it right only if right in all, so a model that always answers "A" — or guesses — does not score.
-`prompt_text` renders a probe as asked, `read_choice` / `read_true_false` read a model's reply back.
+`prompt_text` renders a probe as asked (`loreforge.evaluate.metrics` reads the replies back).
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ _ASK = {
     ("zh", "multiple_choice"): "请回答所有正确选项的字母（可能不止一个），例如“A, C”。",
     ("zh", "true_false"): "请只回答“对”或“错”。",
 }
-_TRUE = re.compile(r"^\W*(true|yes|correct|right|对|正确|是|真)", re.IGNORECASE)
-_FALSE = re.compile(r"^\W*(false|no|incorrect|wrong|错|错误|不正确|否|假|不对)", re.IGNORECASE)
 
 
 def _distinct(a: KeyValue, b: KeyValue) -> bool:
@@ -164,18 +162,3 @@ def prompt_text(qtype: str, question: str, options: Sequence[str] | None, langua
         lines += [f"{LETTERS[i]}. {text}" for i, text in enumerate(options)] + [""]
     lines.append(_ASK[(text_language(question, language if language in ("zh", "en") else "en"), qtype)])
     return "\n".join(lines)
-
-
-def read_choice(reply: str, n_options: int) -> frozenset[int]:
-    """The option letters a reply names (standalone capital letters A.. within the options), as indices."""
-    letters = LETTERS[:n_options]
-    found = re.findall(rf"(?<![A-Za-z])([{letters}])(?![A-Za-z])", reply.strip().split("\n")[0] if reply.strip() else "")
-    return frozenset(letters.index(x) for x in found)
-
-
-def read_true_false(reply: str) -> bool | None:
-    """True, False, or None when the reply says neither first."""
-    text = reply.strip()
-    if _FALSE.match(text):
-        return False
-    return True if _TRUE.match(text) else None

@@ -20,13 +20,13 @@ CURRENCIES = frozenset({"CNY", "USD", "HKD", "EUR", "GBP", "JPY", "KRW"})
 PERCENTS = frozenset({"%", "pp", "bp", "‰"})
 YEARS = (1800, 2100)  # a bare 4-digit integer in this range reads as a year
 _ASKS = (  # (kind asked for, question words); the first that matches wins
-    ("percent", re.compile(r"percent|percentage|share|ratio|rate|margin|百分|比例|比率|占比|增速|增长率|毛利率|率")),
+    ("percentage", re.compile(r"percent|percentage|share|ratio|rate|margin|百分|比例|比率|占比|增速|增长率|毛利率|率")),
     ("amount", re.compile(r"how much|revenue|price|cost|income|profit|金额|多少钱|收入|营收|利润|价格|费用|成本")),
     ("date", re.compile(r"\bwhen\b|what year|which year|what date|何时|什么时候|哪一?年|哪天|几月|日期|时间")),
     ("name", re.compile(r"\bwho\b|\bwhom\b|which company|what company|\bname\b|谁|哪位|哪家|哪个公司|名字|名称")),
     ("number", re.compile(r"how many|how large|how big|number of|多少|几个|几家|几名|数量")),
 )
-_NUMERIC = frozenset({"number", "percent", "amount"})
+_NUMERIC = frozenset({"number", "percentage", "amount"})
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class KeyValue:
 
 def _number_kind(value: Decimal, dimension: str | None, raw: str) -> str:
     if dimension in PERCENTS:
-        return "percent"
+        return "percentage"
     if dimension in CURRENCIES:
         return "amount"
     if dimension is None and re.fullmatch(r"\d{4}", raw) and YEARS[0] <= value <= YEARS[1]:

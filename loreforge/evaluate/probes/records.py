@@ -15,7 +15,7 @@ KINDS: tuple[str, ...] = ("held_out", "reworded", "key_fact", "user", "general")
 BUILT_KINDS: tuple[str, ...] = ("held_out", "reworded", "key_fact", "general")  # what `probes build` makes
 QTYPES: tuple[str, ...] = QTYPE_NAMES  # one source: the settings check `probes.qtypes` against it
 CHOICE_QTYPES: frozenset[str] = frozenset({"single_choice", "multiple_choice"})
-KEY_KINDS: tuple[str, ...] = ("number", "percent", "amount", "date", "name")
+KEY_KINDS: tuple[str, ...] = ("number", "percentage", "amount", "date", "name")  # as loreforge.evaluate.metrics.key_kind
 
 
 def cli_name(name: str) -> str:
