@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from click.testing import CliRunner
 
 from loreforge.cli import cli
 from loreforge.cli.render import show
+from loreforge.service import Service
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -50,3 +53,27 @@ def test_score_takes_provider_like_the_generation_commands(home: Path) -> None:
         assert "--model CONFIG" in help_text and "--provider [extractive]" in help_text, help_text
     for command in (["train"], ["export-model"]):
         assert "--base-model, --model PATH" in run(*command, "--help")[1]
+
+
+def test_home_reaches_what_reads_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--home DIR` is the home of everything the command does — the GGUF cache and background workers read
+    LOREFORGE_HOME, so the option sets it."""
+    monkeypatch.delenv("LOREFORGE_HOME", raising=False)
+    from loreforge.train.gguf import default_home
+
+    assert run("--home", str(tmp_path / "h"), "project", "list")[0] == 0
+    assert default_home() == (tmp_path / "h").resolve()
+
+
+def test_models_add_over_rest_takes_the_adapter(svc: Service, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from loreforge.web import create_app
+
+    with TestClient(create_app(svc)) as client:
+        assert client.post("/api/projects", json={"name": "p"}).status_code == 201
+        body = {"provider": "custom", "model": "m", "base_url": "http://127.0.0.1:9/v1", "adapter": str(tmp_path)}
+        r = client.post("/api/projects/p/models", json=body)
+        assert r.status_code == 400 and "local provider only" in r.json()["message"]
+        r = client.post("/api/projects/p/models", json={**body, "provider": "local", "model": str(tmp_path)})
+        assert r.status_code == 400 and "No LoRA adapter" in r.json()["message"]

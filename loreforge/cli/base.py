@@ -48,6 +48,8 @@ def cli(ctx: click.Context, home: str | None) -> None:
     """
     _STATE.clear()
     _STATE["home"] = home
+    if home:  # what reads the home outside the service (the GGUF cache, background workers) sees the same one
+        os.environ["LOREFORGE_HOME"] = os.path.abspath(os.path.expanduser(home))
     ctx.call_on_close(_close)
 
 

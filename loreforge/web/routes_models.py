@@ -23,6 +23,7 @@ class ModelCreate(BaseModel):
     api_key_env: str | None = Field(None, description="Or the name of an environment variable holding it")
     options: dict[str, Any] = {}
     activate: bool = True
+    adapter: str | int | None = Field(None, description="provider local: a LoRA adapter folder or a train run id")
 
 
 class PromptText(BaseModel):
@@ -45,7 +46,7 @@ def add_model(project: str, body: ModelCreate, request: Request, s: Service = De
     """On a served API, `api_key_env` may name only the variables the operator allowed (`--allowed-key-env`)."""
     settings = server(request)
     return s.add_model(project, body.provider, body.model, name=body.name, base_url=body.base_url, api_key=body.api_key,
-                       api_key_env=body.api_key_env, options=body.options, activate=body.activate,
+                       api_key_env=body.api_key_env, options=body.options, activate=body.activate, adapter=body.adapter,
                        allowed_key_envs=settings.allowed_key_envs if settings is not None else None)
 
 
