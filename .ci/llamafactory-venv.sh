@@ -6,13 +6,16 @@
 # compiled extension disabled. Usage: bash .ci/llamafactory-venv.sh [VENV_DIR]   (default .venv-lf)
 set -euo pipefail
 V=${1:-.venv-lf}
-if [ -x "$V/bin/llamafactory-cli" ] && [ -f "$V/.ready" ]; then echo "$V ready"; exit 0; fi
+if [ -x "$V/bin/llamafactory-cli" ] && [ -f "$V/.ready" ] && "$V/bin/python" -c "import jieba, nltk, rouge_chinese" 2>/dev/null; then
+  echo "$V ready"; exit 0
+fi
 python3 -m venv "$V"
 "$V/bin/pip" install -q -U pip
 constraints=$(mktemp)
 echo "torch==2.13.0" > "$constraints"
 "$V/bin/pip" install -q torch==2.13.0
 "$V/bin/pip" install -q -c "$constraints" "llamafactory==0.9.5"
+"$V/bin/pip" install -q -c "$constraints" jieba nltk rouge-chinese  # its BLEU/ROUGE metrics; not pulled by llamafactory
 "$V/bin/pip" uninstall -y -q torchvision || true
 for so in "$V"/lib/python*/site-packages/torchaudio/lib/_torchaudio*.so; do
   [ -e "$so" ] && mv "$so" "$so.disabled"

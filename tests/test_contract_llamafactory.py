@@ -99,3 +99,61 @@ def test_llamafactory_accepts_our_llamaboard_fixture(tiny_model: Path, tmp_path:
                          text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert json.loads((tmp_path / "out" / "trainer_state.json").read_text())["global_step"] == 1
+
+
+# LLaMA Factory's own ComputeSimilarity, fed our strings through a tokenizer whose ids stand for whole texts (row i
+# decodes to texts[i - 1]; 0 pads), so that what it scores is exactly what we score.
+_LF_SIMILARITY = """
+import json, sys
+import numpy as np
+from transformers import EvalPrediction
+from llamafactory.train.sft.metric import ComputeSimilarity
+
+class Texts:
+    pad_token_id = 0
+    def __init__(self, texts):
+        self.texts = texts
+    def batch_decode(self, rows, skip_special_tokens=True):
+        return [self.texts[int(row[0]) - 1] for row in rows]
+
+pairs = json.load(open(sys.argv[1], encoding="utf-8"))
+preds, labels = [p for p, _ in pairs], [r for _, r in pairs]
+def score(indices):
+    metric = ComputeSimilarity(tokenizer=Texts(preds + labels))
+    ids = np.array([[i + 1] for i in indices]), np.array([[len(preds) + i + 1] for i in indices])
+    return metric(EvalPrediction(predictions=ids[0], label_ids=ids[1]))
+out = {"each": [score([i]) for i in range(len(pairs))], "all": score(list(range(len(pairs))))}
+json.dump(out, open(sys.argv[2], "w", encoding="utf-8"))
+"""
+
+SIMILARITY_PAIRS = [
+    ("快手2024年第二季度经调整净利润同比增长73.7%。", "快手2024年第二季度经调整净利润同比增长73.7%。"),
+    ("快手净利润增长48.7%", "快手净利润增长73.7%"),
+    ("京东的营业收入为1.16万亿元", "京东营业收入是1.16万亿元。"),
+    ("收入增长。利润下降！现金流稳定？", "收入增长，利润也增长。现金流稳定。"),
+    ("The cat sat on the mat.", "The cat is on the mat."),
+    ("Adjusted net profit rose 73.7% year on year to RMB 4.7 billion.", "It grew 73.7%, to 4.7 billion yuan."),
+    ("Kuaishou 的可灵 AI 模型 Kling 发布于2024年6月。", "可灵（Kling）于2024年6月6日发布。"),
+    ("", "营业收入为310亿元。"),
+    ("。。。", "营业收入为310亿元。"),
+    ("Paris Paris Paris Paris Paris Paris Paris Paris Paris Paris Paris Paris", "Paris is the capital of France."),
+    ("B", "B. Paris"),
+]
+
+
+def test_our_bleu_and_rouge_equal_llamafactorys(tmp_path: Path) -> None:
+    """metrics.bleu4 / rouge / similarity give LLaMA Factory's ComputeSimilarity numbers on the same strings."""
+    from loreforge.evaluate.metrics import bleu4, rouge, similarity
+
+    given, taken = tmp_path / "pairs.json", tmp_path / "scores.json"
+    given.write_text(json.dumps(SIMILARITY_PAIRS, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run([str(LF_PYTHON), "-c", _LF_SIMILARITY, str(given), str(taken)], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "DISABLE_VERSION_CHECK": "1", "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    theirs = json.loads(taken.read_text(encoding="utf-8"))
+    for (prediction, reference), lf in zip(SIMILARITY_PAIRS, theirs["each"], strict=True):
+        ours = {**rouge(prediction, reference), "bleu-4": bleu4(prediction, reference)}
+        assert ours == pytest.approx(lf, abs=5e-5), (prediction, reference)
+    ours_all = similarity([p for p, _ in SIMILARITY_PAIRS], [r for _, r in SIMILARITY_PAIRS])
+    assert ours_all == pytest.approx({f"predict_{k}": v for k, v in theirs["all"].items()}, abs=5e-5)
+    assert 0 < ours_all["predict_bleu-4"] < 100 and 0 < ours_all["predict_rouge-l"] < 100

@@ -26,6 +26,7 @@ SPECS: dict[str, tuple[frozenset[str], str]] = {
     "tags": (frozenset({"toc", "existing", "mode"}), "Build or revise the two-level domain tag tree from the TOC."),
     "judge": (frozenset({"chunk", "question", "answer"}), "Score a QA pair 0-5 against its chunk, with a reason."),
     "probe_reword": (frozenset({"question", "answer"}), "Rewrite a trained question with a different structure (reworded probes)."),
+    "eval_judge": (frozenset({"question", "reference", "answer"}), "Score a model's answer 0-1 against the reference, with a reason (evaluation)."),
 }
 
 
