@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from loreforge.errors import ConfigError
 from loreforge.settings.engine import RunnerSettings
+from loreforge.settings.evaluation import EvalSettings
 from loreforge.settings.probes import ProbeSettings
 
 SplitStrategy = Literal["markdown", "recursive", "fixed", "token", "custom"]
@@ -161,6 +162,7 @@ class ProjectSettings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     probes: ProbeSettings = Field(default_factory=ProbeSettings)
+    eval: EvalSettings = Field(default_factory=EvalSettings)
     language: Literal["zh", "en"] = Field("zh", description="Language of prompts and generated data: zh or en.")
 
 

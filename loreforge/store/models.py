@@ -278,19 +278,53 @@ class TrainRun(Timestamped, Base):
 
 
 class EvalRun(Timestamped, Base):
+    """What is an evaluation run's own: the models compared, the probe sets asked, the generation settings, the
+    metrics and the report folder. Its life cycle (status, heartbeat, progress, cancel, error) is the `jobs` row
+    `job_id` points at (kind `eval`), as for a train run; its answers are `eval_results` rows."""
+
     __tablename__ = "eval_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
     train_run_id: Mapped[int | None] = mapped_column(ForeignKey("train_runs.id", ondelete="SET NULL"), nullable=True)
     name: Mapped[str] = mapped_column(String(200))
-    model: Mapped[str] = mapped_column(String(1000))
-    adapter: Mapped[str | None] = mapped_column(String(1000), nullable=True)
-    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(30), default="queued")
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    report_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    base_model: Mapped[str] = mapped_column(String(1000))  # as given: a folder, hub id, GGUF file or model config
+    tuned: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"kind": run|folder|config, "ref", "path", ...}
+    probe_set_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # greedy, max_new_tokens, batch, rag k, judge
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the report's headline numbers
+    report_dir: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+
+    job: Mapped[Job] = relationship(lazy="joined")
+
+
+class EvalResult(Base):
+    """One answer of one model to one probe (in one rotation of a choice probe), scored. Written as each batch
+    finishes; the unique key is what an interrupted run skips when it resumes (nothing is answered twice)."""
+
+    __tablename__ = "eval_results"
+    __table_args__ = (
+        UniqueConstraint("eval_run_id", "probe_id", "model_label", "rotation", name="uq_eval_results_run_probe_model_rotation"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    eval_run_id: Mapped[int] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"), index=True)
+    probe_id: Mapped[int] = mapped_column(ForeignKey("probes.id", ondelete="CASCADE"), index=True)
+    model_label: Mapped[str] = mapped_column(String(20))  # base | tuned | rag
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    prompt: Mapped[str] = mapped_column(Text, default="")  # the user message as asked
+    answer: Mapped[str] = mapped_column(Text, default="")
+    reasoning: Mapped[str] = mapped_column(Text, default="")
+    correct: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # None: nothing to check it against
+    key_match: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    judge_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    judge_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bleu: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rouge: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # rouge-1, rouge-2, rouge-l
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    finish_reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ProbeSet(Timestamped, Base):
