@@ -458,3 +458,42 @@ class ProbeImportReport(BaseModel):
 class ProbeExportReport(BaseModel):
     path: str
     probes: int
+
+
+# -- evaluation runs (issue 11): base vs tuned, probe by probe ------------------------------------------------
+
+class EvalRunView(BaseModel):
+    """An evaluation run: what it compares and how (its own fields) and its life cycle (status, progress, error:
+    its job's, as for a train run)."""
+
+    id: int
+    project_id: int
+    project: str | None = None
+    job_id: int = Field(description="The run's life cycle: `loreforge jobs show JOB_ID`")
+    name: str
+    status: str = Field(description="queued, running, cancelling, completed, failed, cancelled or interrupted")
+    base_model: str
+    tuned: dict[str, Any] = Field(description="What --tuned named: kind (local or endpoint), ref, name, folder or model config")
+    rag: bool = False
+    probe_set_ids: list[int] = []
+    probe_sets: list[str] = []
+    config: dict[str, Any] = Field({}, description="Generation settings (greedy, max_new_tokens, batch size, rag k, judge) and models")
+    metrics: dict[str, Any] = Field({}, description="Headline numbers: accuracy per model and kind with 95% intervals, the paired test")
+    report_dir: str | None = None
+    done: int = 0
+    total: int = 0
+    progress: dict[str, Any] = {}
+    error: str | None = None
+    log_file: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+class EvalCompareView(BaseModel):
+    """Two evaluation runs side by side: each model's accuracy (overall and per kind) in both, and the tuned
+    models compared probe by probe on the probes both asked."""
+
+    a: EvalRunView
+    b: EvalRunView
+    rows: list[dict[str, Any]] = Field(description="metric, model, group, a, b, delta (b - a)")
+    paired: dict[str, Any] | None = Field(None, description="Tuned of b vs tuned of a on the common probes: wins, losses, ties, p")

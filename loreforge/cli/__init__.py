@@ -12,6 +12,7 @@ from loreforge import __version__
 from loreforge.cli import chunks as _chunks  # noqa: F401 - registers commands
 from loreforge.cli import dataset as _dataset  # noqa: F401
 from loreforge.cli import documents as _documents  # noqa: F401
+from loreforge.cli import evaluate as _evaluate  # noqa: F401
 from loreforge.cli import export as _export  # noqa: F401
 from loreforge.cli import generate as _generate  # noqa: F401
 from loreforge.cli import jobs as _jobs  # noqa: F401

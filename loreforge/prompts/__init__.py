@@ -27,6 +27,7 @@ SPECS: dict[str, tuple[frozenset[str], str]] = {
     "judge": (frozenset({"chunk", "question", "answer"}), "Score a QA pair 0-5 against its chunk, with a reason."),
     "probe_reword": (frozenset({"question", "answer"}), "Rewrite a trained question with a different structure (reworded probes)."),
     "eval_judge": (frozenset({"question", "reference", "answer"}), "Score a model's answer 0-1 against the reference, with a reason (evaluation)."),
+    "eval_rag": (frozenset({"context", "question"}), "Ask a probe with the chunks BM25 found in the project (the retrieval baseline of `eval --rag`)."),
 }
 
 

@@ -18,6 +18,7 @@ from loreforge.service.chunks import ChunkActions
 from loreforge.service.dataset import DatasetActions, DatasetFilter
 from loreforge.service.demo import DemoActions
 from loreforge.service.documents import DocumentActions, Source, Upload
+from loreforge.service.evaluation import EvalActions
 from loreforge.service.exporting import ExportActions
 from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
@@ -39,14 +40,14 @@ from loreforge.settings import AppConfig
 GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
 )
 
 
 class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -142,6 +143,13 @@ ACTIONS: tuple[str, ...] = (
     # local models: GGUF files and the starter model (issue 11)
     "convert_gguf",
     "starter_model",
+    # evaluation runs (issue 11)
+    "evaluate",
+    "execute_eval",
+    "cancel_eval",
+    "list_evals",
+    "get_eval",
+    "compare_evals",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.

@@ -74,6 +74,11 @@ def _train(app: Service, job: Job, background: bool) -> Any:
     return app.get_job(job.id)
 
 
+def _eval(app: Service, job: Job, background: bool) -> Any:
+    app.execute_eval(int((job.params or {})["eval_run_id"]), background=background)
+    return app.get_job(job.id)
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of long work: `plan` rebuilds a generation stage over unfinished items; `resume` reruns a kind
@@ -90,4 +95,5 @@ KINDS: dict[str, Kind] = {
     "score": Kind("score", plan=_score),
     "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
+    "eval": Kind("eval", resume=_eval),
 }
