@@ -120,7 +120,9 @@ EXTRA_INVOCATIONS = (
 )
 
 
-NOT_ACTIONS = {("serve",), ("version",)}  # starts the server (its routes are checked below); prints the version
+# Start the server (its routes are checked below); print the version; `chat` and `serve-model` are shells over
+# loreforge.inference (a terminal loop, an OpenAI-compatible server; tests/test_chat.py, tests/test_serve_model.py).
+NOT_ACTIONS = {("serve",), ("version",), ("chat",), ("serve-model",)}
 
 
 def test_every_cli_command_reaches_an_action(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
