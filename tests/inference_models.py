@@ -22,7 +22,7 @@ def sharp_tiny_model(out: Path, seed: int = 1) -> Path:
     from loreforge.train.tiny import build_tiny_model
 
     staging = out.with_name(out.name + "-init")
-    build_tiny_model(staging, hidden_size=64, layers=2, heads=4, kv_heads=2, vocab_size=600, max_positions=512)
+    build_tiny_model(staging, hidden_size=64, layers=2, heads=4, kv_heads=2, vocab_size=600, max_positions=4096)
     model = AutoModelForCausalLM.from_pretrained(staging)
     torch.manual_seed(seed)
     with torch.no_grad():
