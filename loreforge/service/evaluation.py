@@ -64,6 +64,18 @@ def _check_executable(eval_id: int, status: str) -> None:
                        hint="Its report is in its report folder (`loreforge eval show ID`); start a new run to evaluate again")
 
 
+def _settings(settings: Any, **overrides: int | None) -> Any:
+    """The project's `eval.*` settings with the call's values on top, checked: a bad value names its option."""
+    from pydantic import ValidationError
+
+    try:
+        return type(settings).model_validate({**settings.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).replace("_", "-")
+        raise UserError(f"Invalid --{name}", got=repr(err.get("input")), hint=err["msg"]) from None
+
+
 def _interrupt_self(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -92,10 +104,7 @@ class EvalActions(ServiceBase):
                      rag_k: int | None, name: str | None) -> int:
         with self.db.session() as session:
             row = lookups.project(session, project)
-            settings = lookups.settings(row).eval
-            overrides = {"max_new_tokens": max_new_tokens, "batch_size": batch_size, "rag_k": rag_k}
-            checked = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-            type(settings).model_validate(checked.model_dump())  # a bad number is a UserError naming the field
+            checked = _settings(lookups.settings(row).eval, max_new_tokens=max_new_tokens, batch_size=batch_size, rag_k=rag_k)
             base_spec = resolve_base(session, row, base)
             tuned_spec = resolve_tuned(session, row, tuned, base_spec, self.app.get_run)
             judge_spec = resolve_judge(session, row, judge, [base_spec, tuned_spec]) if judge else None
