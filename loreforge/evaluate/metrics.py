@@ -75,7 +75,8 @@ def key_fact_match(answer: str, key: str) -> bool:
     return _literal_in(answer, key)
 
 
-def _quantity_kind(value: Decimal, dimension: str | None, shown: str) -> str:
+def quantity_kind(value: Decimal, dimension: str | None, shown: str) -> str:
+    """The key kind of one quantity the grounding check read: percentage, amount, date (a bare year), number."""
     if dimension in _PERCENTS:
         return "percentage"
     if dimension in _CURRENCIES:
@@ -116,7 +117,7 @@ def key_kind(value: str) -> str | None:
         return "date"
     if facts.quantities:
         q = facts.quantities[0]
-        return _quantity_kind(q.value, q.dimension, facts.text.raw(q.start, q.end))
+        return quantity_kind(q.value, q.dimension, facts.text.raw(q.start, q.end))
     if len(facts.names) == 1 or _looks_like_name(normalize(text).text):
         return "name"
     return None

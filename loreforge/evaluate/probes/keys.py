@@ -14,11 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 
-CURRENCIES = frozenset({"CNY", "USD", "HKD", "EUR", "GBP", "JPY", "KRW"})
-PERCENTS = frozenset({"%", "pp", "bp", "‰"})
-YEARS = (1800, 2100)  # a bare 4-digit integer in this range reads as a year
+from loreforge.evaluate.metrics import quantity_kind
+
 _ASKS = (  # (kind asked for, question words); the first that matches wins
     ("percentage", re.compile(r"percent|percentage|share|ratio|rate|margin|百分|比例|比率|占比|增速|增长率|毛利率|率")),
     ("amount", re.compile(r"how much|revenue|price|cost|income|profit|金额|多少钱|收入|营收|利润|价格|费用|成本")),
@@ -41,16 +39,6 @@ class KeyValue:
     position: int = 0
 
 
-def _number_kind(value: Decimal, dimension: str | None, raw: str) -> str:
-    if dimension in PERCENTS:
-        return "percentage"
-    if dimension in CURRENCIES:
-        return "amount"
-    if dimension is None and re.fullmatch(r"\d{4}", raw) and YEARS[0] <= value <= YEARS[1]:
-        return "date"
-    return "number"
-
-
 def _date_norm(fields: tuple[int | None, ...]) -> str:
     return "date:" + ",".join("" if x is None else str(x) for x in fields)
 
@@ -64,7 +52,7 @@ def values(text: str) -> list[KeyValue]:
     found: list[KeyValue] = []
     for q in facts.quantities:
         shown = raw(q.start, q.end)
-        kind = _number_kind(q.value, q.dimension, shown)
+        kind = quantity_kind(q.value, q.dimension, shown)
         norm = _date_norm((int(q.value), None, None, None, None)) if kind == "date" else f"{kind}:{q.value.normalize():f}:{q.dimension or ''}"
         found.append(KeyValue(shown, kind, q.dimension, norm, q.start))
     for d in facts.dates:
