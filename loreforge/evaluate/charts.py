@@ -5,6 +5,7 @@ written into the report folder by `loreforge.evaluate.report`. matplotlib comes 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,9 @@ def accuracy_chart(table: dict[str, dict[str, Any]], labels: Sequence[str], titl
     ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with warnings.catch_warnings():  # a name in a script the bundled font lacks is drawn as boxes, not an error
+        warnings.simplefilter("ignore", UserWarning)
+        fig.savefig(path)
     plt.close(fig)
     return path
 
