@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from fake_llm import Faults, FakeLLM, Recorded, Reply
 from sqlalchemy import create_engine, inspect, select
 
-from loreforge.errors import Conflict, LoreForgeError, NotFound, UserError
+from loreforge.errors import Conflict, NotFound, UserError
 from loreforge.evaluate.aggregate import ResultRow, summarize
 from loreforge.evaluate.answering import EvalProbe, asks_for
 from loreforge.evaluate.report import PREDICT_RESULTS, PREDICTIONS, REPORT_JSON, REPORT_MD, write_report
@@ -307,6 +307,7 @@ def test_compare_and_the_shells(svc: Service, evalp: str, tiny: Path, endpoint: 
     from fastapi.testclient import TestClient
 
     from loreforge.cli import cli
+    from loreforge.settings.server import ServerSettings
     from loreforge.web.app import create_app
 
     _configs(svc, evalp, endpoint)
@@ -336,6 +337,13 @@ def test_compare_and_the_shells(svc: Service, evalp: str, tiny: Path, endpoint: 
         assert client.post(f"/api/evals/{first.id}/cancel").status_code == 409
         events = client.get(f"/api/evals/{first.id}/events").text
         assert "event: end" in events and '"kind": "eval"' in events
+    settings = ServerSettings.from_env(host="0.0.0.0", allowed_hosts=("lf.example",)).with_token()
+    token = {"Authorization": f"Bearer {settings.token.get_secret_value() if settings.token else ''}"}
+    with TestClient(create_app(svc, settings), base_url="http://lf.example:8717", headers=token) as served:
+        outside = home.parent / "outside"
+        refused = served.post(f"/api/projects/{evalp}/eval", json={"base": str(tiny), "tuned": "served", "out": str(outside)})
+        assert refused.status_code == 403 and not outside.exists()  # a served API writes reports under the project only
+    assert len(svc.list_evals()) == 2
 
 
 def test_jobs_retry_resumes_an_eval_through_the_kinds_table(svc: Service, evalp: str, tiny: Path,
