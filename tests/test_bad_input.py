@@ -303,3 +303,19 @@ def test_a_digit_python_cannot_read_as_an_int_is_not_a_run_id(svc: Service) -> N
     with pytest.raises(LoreForgeError) as info:
         svc.export_model("base", "²", "out")
     assert "²" in str(info.value)
+
+
+def test_renaming_a_tag_to_a_label_another_tag_has_is_a_conflict(svc: Service, project: str, client: TestClient) -> None:
+    # Found by tests/test_bad_input_properties.py: two siblings, one renamed to the other's label, was a
+    # UNIQUE constraint error (500) instead of the 409 that adding a duplicate label gives.
+    svc.add_tag(project, "finance")
+    svc.add_tag(project, "revenue", "finance")
+    svc.add_tag(project, "costs", "finance")
+    svc.add_tag(project, "people")
+    for clash in ("costs", " people "):
+        with pytest.raises(Conflict, match="already exists"):
+            svc.rename_tag(project, "revenue", clash)
+    reply = client.patch(f"/api/projects/{project}/tags/revenue", json={"label": "costs"})
+    assert reply.status_code == 409 and "already exists" in reply.json()["message"]
+    assert svc.rename_tag(project, "revenue", " revenue ").label == "revenue"  # its own label is fine
+    assert sorted(t.label for t in svc.show_tags(project)) == ["finance", "people"]

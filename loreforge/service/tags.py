@@ -101,7 +101,11 @@ class TagActions(ServiceBase):
         with self.db.session() as session:
             row = lookups.project(session, project)
             t = lookups.tag(session, row, tag)
-            t.label = new_label.strip()
+            label = new_label.strip()
+            other = session.scalar(select(Tag).where(Tag.project_id == row.id, Tag.label == label, Tag.id != t.id))
+            if other is not None:
+                raise Conflict(f"Tag '{label}' already exists", hint="Choose another label, or delete that tag first")
+            t.label = label
             return from_row(TagView, t, questions=0, children=[])
 
     def delete_tag(self, project: str | int, tag: str | int) -> Deleted:
