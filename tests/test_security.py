@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import re
 import socket
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from fake_llm import FakeLLM, Reply
+from live_server import real_server
 from loreforge.secrets import redact
 from loreforge.service import Service
 from loreforge.settings.server import ServerSettings
@@ -139,24 +138,6 @@ def test_cross_site_form_posts_change_nothing(svc: Service, client: TestClient, 
 
 
 # -- the body limit, while reading ----------------------------------------------------------------------
-
-@contextmanager
-def real_server(app: Any) -> Iterator[int]:
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    try:
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
 
 def _response(sock: socket.socket, first: bytes = b"") -> tuple[int, str]:
     """Status and body of the (Content-Length framed) answer on `sock`."""

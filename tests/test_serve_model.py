@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +22,7 @@ pytest.importorskip("peft")
 
 from click.testing import CliRunner  # noqa: E402
 from inference_models import conversations, random_adapter, sharp_tiny_model  # noqa: E402
+from live_server import real_server  # noqa: E402
 
 from loreforge.errors import ProviderError  # noqa: E402
 from loreforge.inference.engine import generate  # noqa: E402
@@ -36,24 +34,6 @@ from loreforge.settings.engine import RunnerSettings  # noqa: E402
 from loreforge.settings.server import ServerSettings  # noqa: E402
 
 MAX_NEW = 10
-
-
-@contextmanager
-def real_server(app: Any) -> Iterator[int]:
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    try:
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture(scope="module")
