@@ -18,6 +18,15 @@ from loreforge.store.models import Document, Project, Question, Tag
 from loreforge.views import Deleted, TagView, from_row
 
 
+def ensure_label_free(session: Session, row: Project, label: str, except_id: int | None = None) -> None:
+    """Refuse `label` when another tag of the project has it (labels are unique per project)."""
+    query = select(Tag.id).where(Tag.project_id == row.id, Tag.label == label)
+    if except_id is not None:
+        query = query.where(Tag.id != except_id)
+    if session.scalar(query) is not None:
+        raise Conflict(f"Tag '{label}' already exists", hint="Choose another label, or delete that tag first")
+
+
 def tag_tree(session: Session, row: Project) -> list[TagView]:
     tags = list(session.scalars(select(Tag).where(Tag.project_id == row.id).order_by(Tag.ordinal, Tag.id)))
     counts = dict(session.execute(select(Question.tag_id, func.count()).where(Question.project_id == row.id).group_by(Question.tag_id)).all())
@@ -88,8 +97,7 @@ class TagActions(ServiceBase):
         with self.db.session() as session:
             row = lookups.project(session, project)
             parent_tag = lookups.tag(session, row, parent) if parent else None
-            if session.scalar(select(Tag).where(Tag.project_id == row.id, Tag.label == label.strip())):
-                raise Conflict(f"Tag '{label}' already exists")
+            ensure_label_free(session, row, label.strip())
             tag = Tag(project_id=row.id, label=label.strip(), parent_id=parent_tag.id if parent_tag else None, ordinal=10_000)
             session.add(tag)
             session.flush()
@@ -102,9 +110,7 @@ class TagActions(ServiceBase):
             row = lookups.project(session, project)
             t = lookups.tag(session, row, tag)
             label = new_label.strip()
-            other = session.scalar(select(Tag).where(Tag.project_id == row.id, Tag.label == label, Tag.id != t.id))
-            if other is not None:
-                raise Conflict(f"Tag '{label}' already exists", hint="Choose another label, or delete that tag first")
+            ensure_label_free(session, row, label, t.id)
             t.label = label
             return from_row(TagView, t, questions=0, children=[])
 
