@@ -373,3 +373,16 @@ def test_unknown_strategy_is_a_config_error() -> None:
     settings = SplitSettings.model_construct(**{**SplitSettings().model_dump(), "strategy": "nope"})
     with pytest.raises(ConfigError, match="Unknown split strategy"):
         split_text("text", settings)
+
+
+def test_heading_before_a_table_of_exactly_max_length_stays_whole() -> None:
+    """Found by the property test on the shipped example: a heading, then a table exactly `max_length` long.
+    With min_length 0 the target window of `fixed` lay entirely inside the table, and the cut after the heading
+    (the weakest candidate, below the target window) was never looked at: the table was cut at max_length."""
+    table = "| a | b |\n|---|---|\n" + "".join(f"| row {i:02d} | {i * 7:04d} |\n" for i in range(12))
+    table = table.rstrip("\n")
+    doc = "Opening paragraph of text.\n\n## Figures\n\n" + table + "\n\n## Next\n\nMore text after the table."
+    split = SplitSettings(strategy="fixed", chunk_size=len(table) - 10, max_length=len(table), overlap=0, min_length=0)
+    result = split_text(doc, split)
+    check_split(doc, result, split)
+    assert any(c.text == table for c in result.chunks)

@@ -194,7 +194,7 @@ class Packer:
             cut = f.best(w.lo, w.cap, "target", w.target, min_strength=z.sentence_floor) or cut
             if (cut is None or cut.strength < z.sentence_floor) and self.layout.content_end <= w.cap:
                 return Cut(self.layout.content_end, CUSTOM)  # the rest fits: take it rather than split a sentence
-        if cut is None and w.hi < w.cap:
+        if cut is None:  # the primary window may start above lo (target policy) or end below cap
             cut = f.best(w.lo, w.cap, "far" if z.policy == "far" else "target", w.target)
         if cut is None and w.lo > w.s + 1:
             cut = f.best(w.s + 1, w.lo - 1, "far")
