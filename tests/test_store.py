@@ -27,6 +27,7 @@ PRODUCT_TABLES = {
     "llm_calls",
     "train_runs",
     "eval_runs",
+    "pipeline_runs",
 }
 
 

@@ -298,6 +298,27 @@ class EvalRun(Timestamped, Base):
     job: Mapped[Job] = relationship(lazy="joined")
 
 
+class PipelineRun(Timestamped, Base):
+    """One recipe run through the stages (ingest → split → tags → questions → answers → review → export → train →
+    probes → evaluate → report), named per project: running the same recipe again continues this row. Its life
+    cycle is the `jobs` row `job_id` points at (kind `pipeline`); what is its own is the recipe as validated, the
+    run folder, each stage's record (`stages`: input fingerprint, status, result, what changed) and the summary."""
+
+    __tablename__ = "pipeline_runs"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_pipeline_runs_project_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # validated, paths absolute, never secrets
+    recipe_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    run_dir: Mapped[str] = mapped_column(String(1000))
+    stages: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # stage -> {fingerprint, status, result, ...}
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    job: Mapped[Job] = relationship(lazy="joined")
+
+
 class EvalResult(Base):
     """One answer of one model to one probe (in one rotation of a choice probe), scored. Written as each batch
     finishes; the unique key is what an interrupted run skips when it resumes (nothing is answered twice)."""
