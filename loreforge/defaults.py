@@ -14,3 +14,5 @@ EXPORT_TARGETS: tuple[str, ...] = EXPORT_FORMATS + ("llamafactory", "hf")
 """Every `--format` of `loreforge export`: the record layouts, the LLaMA Factory bundle, a `datasets` folder."""
 FILE_TYPES: tuple[str, ...] = ("json", "jsonl", "csv", "parquet", "hf")
 IMPORT_FORMATS: tuple[str, ...] = ("auto", "alpaca", "sharegpt", "messages", "multilingual-thinking", "custom")
+DATASET_SORTS: tuple[str, ...] = ("id", "-id", "score", "-score", "rating", "-rating")
+"""The orders a dataset list can be read in (`-` first: descending)."""

@@ -39,6 +39,7 @@ FIELDS: tuple[FilterField, ...] = (
     FilterField("tag", str, "Only items with this tag.", "--tag"),
     FilterField("min_score", float, "Only items scored at least this.", "--min-score", "f_min_score", SCORE),
     FilterField("max_score", float, "Only items scored at most this.", "--max-score", "f_max_score", SCORE),
+    FilterField("min_rating", int, "Only items rated at least this many stars (0-5).", "--min-rating", bounds={"ge": 0, "le": 5}),
     FilterField("has_cot", bool, "Only items with / without chain of thought.", "--has-cot/--no-cot"),
     FilterField("grounding_failed", bool, "Only items that failed (or passed) the grounding check.",
                 "--grounding-failed/--grounded"),

@@ -27,3 +27,23 @@ DatasetFilter: Any = create_model(  # one field per FilterField; every condition
     **{f.name: (_annotation(f), Field(None, description=f.help, **f.bounds)) for f in FIELDS},
 )
 DatasetFilter.__module__ = __name__
+
+
+class ChunkFilter(_Filter):
+    """Which chunks a list shows and a job works on (all given conditions must hold; None: no condition) — the
+    chunk list's filters, so that "every chunk matching the filter" means the same rows on a page and in a job."""
+
+    document_id: int | None = Field(None, description="Only chunks of this document.")
+    text: str | None = Field(None, description="Only chunks containing this text.")
+    min_size: int | None = Field(None, ge=0, description="Only chunks of at least this many characters.")
+    max_size: int | None = Field(None, ge=0, description="Only chunks of at most this many characters.")
+    has_questions: bool | None = Field(None, description="Only chunks with (or without) questions.")
+
+
+class QuestionFilter(_Filter):
+    """Which questions a list shows and a job answers (all given conditions must hold; None: no condition)."""
+
+    chunk_id: int | None = Field(None, description="Only questions of this chunk.")
+    tag: str | None = Field(None, description="Only questions with this tag ('' for untagged ones).")
+    text: str | None = Field(None, description="Only questions containing this text.")
+    answered: bool | None = Field(None, description="Only answered (or unanswered) questions.")

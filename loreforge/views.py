@@ -33,6 +33,7 @@ class Counts(BaseModel):
     chunks: int = 0
     questions: int = 0
     dataset_items: int = 0
+    tokens: int = Field(0, description="Tokens spent on LLM calls for this project (in + out)")
 
 
 class ProjectView(BaseModel):
@@ -275,6 +276,15 @@ class UsageRow(BaseModel):
     errors: int
     tokens_in: int
     tokens_out: int
+    latency_ms: float | None = Field(None, description="Mean latency of the calls")
+
+
+class UsagePoint(BaseModel):
+    """One hour (UTC) of LLM calls."""
+
+    hour: str = Field(description="YYYY-MM-DDTHH:00Z")
+    calls: int
+    tokens: int
 
 
 class UsageView(BaseModel):
@@ -282,6 +292,7 @@ class UsageView(BaseModel):
     by_stage: list[UsageRow]
     qa_pairs: int
     tokens_per_pair: float | None
+    by_hour: list[UsagePoint] = Field([], description="Calls and tokens per hour, oldest first")
 
 
 class PromptView(BaseModel):
@@ -292,6 +303,7 @@ class PromptView(BaseModel):
     overridden: bool
     hash: str
     text: str
+    shipped_text: str | None = Field(None, description="The shipped template, when the project overrides it")
 
 
 class DatasetItemView(BaseModel):

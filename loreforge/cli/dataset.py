@@ -9,7 +9,7 @@ import click
 from loreforge.cli import render
 from loreforge.cli.base import cli, json_option, service
 from loreforge.cli.generate import model_option, provider_option
-from loreforge.defaults import DEFAULT_PAGE_SIZE
+from loreforge.defaults import DATASET_SORTS, DEFAULT_PAGE_SIZE
 from loreforge.filter_fields import FIELDS, SCORE_FIELDS, FilterField
 
 
@@ -55,10 +55,12 @@ def dataset() -> None:
 @filter_options
 @click.option("--page", type=int, default=1, show_default=True)
 @click.option("--page-size", type=int, default=DEFAULT_PAGE_SIZE, show_default=True)
+@click.option("--sort", type=click.Choice(DATASET_SORTS), default="id", show_default=True,
+              help="Order of the list (- first: descending).")
 @json_option
-def dataset_list(project_ref: str, page: int, page_size: int, as_json: bool, **opts: Any) -> None:
+def dataset_list(project_ref: str, page: int, page_size: int, sort: str, as_json: bool, **opts: Any) -> None:
     """List dataset items (filters combine)."""
-    result = service().list_dataset(project_ref, make_filter(opts), page=page, page_size=page_size)
+    result = service().list_dataset(project_ref, make_filter(opts), page=page, page_size=page_size, sort=sort)
     if as_json:
         return render.as_json(result)
     render.table(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from loreforge.cli import render
@@ -88,14 +90,24 @@ def questions() -> None:
 @questions.command("generate")
 @click.argument("project_ref", metavar="PROJECT")
 @click.option("--chunks", help="Chunk ids (comma or space separated); default: all chunks.")
+@click.option("--document", "document_id", type=int, help="Only chunks of this document.")
+@click.option("--search", "text", help="Only chunks containing this text.")
+@click.option("--min-size", type=click.IntRange(min=0), help="Only chunks of at least this many characters.")
+@click.option("--max-size", type=click.IntRange(min=0), help="Only chunks of at most this many characters.")
+@click.option("--has-questions/--no-questions", default=None, help="Only chunks with (or without) questions.")
 @click.option("--force", is_flag=True, help="Ask again even where the same chunk, prompt and model were done.")
 @model_option
 @provider_option
 @json_option
-def questions_generate(project_ref: str, chunks: str | None, force: bool, model: str | None, provider: str | None, as_json: bool) -> None:
-    """Generate questions for chunks (N per chunk from questions.chars_per_question)."""
+def questions_generate(project_ref: str, chunks: str | None, force: bool, model: str | None, provider: str | None, as_json: bool,
+                       **chunk_filter: Any) -> None:
+    """Generate questions for chunks (N per chunk from questions.chars_per_question); the chunk filter options pick
+    the chunks as `chunks list` does."""
+    from loreforge.filters import ChunkFilter
+
     bar = render.ProgressLine("questions")
-    job = service().generate_questions(project_ref, chunk_ids=_ids(chunks), model=model, provider=provider, force=force, on_progress=bar)
+    job = service().generate_questions(project_ref, chunk_ids=_ids(chunks), model=model, provider=provider, force=force, on_progress=bar,
+                                       chunk_filter=ChunkFilter(**chunk_filter))
     bar.close()
     render.job_outcome(job, as_json)
 
@@ -159,17 +171,24 @@ def answers() -> None:
 @answers.command("generate")
 @click.argument("project_ref", metavar="PROJECT")
 @click.option("--questions", "question_ids", help="Question ids; default: every unanswered question.")
+@click.option("--chunk", "chunk_id", type=int, help="Only questions of this chunk.")
+@click.option("--tag", help="Only questions with this tag ('' for untagged ones).")
+@click.option("--search", "text", help="Only questions containing this text.")
 @click.option("--mode", type=click.Choice(["batched", "per-question"]), help="Default: the answers.mode setting.")
 @click.option("--force", is_flag=True, help="Answer again even questions that have an answer.")
 @model_option
 @provider_option
 @json_option
 def answers_generate(project_ref: str, question_ids: str | None, mode: str | None, force: bool, model: str | None,
-                     provider: str | None, as_json: bool) -> None:
-    """Answer questions with their chunks; each answer becomes a dataset item."""
+                     provider: str | None, as_json: bool, **question_filter: Any) -> None:
+    """Answer questions with their chunks; each answer becomes a dataset item. The question filter options pick
+    the questions as `questions list` does."""
+    from loreforge.filters import QuestionFilter
+
     bar = render.ProgressLine("answers")
     job = service().generate_answers(project_ref, question_ids=_ids(question_ids), mode=mode, model=model,
-                                     provider=provider, force=force, on_progress=bar)
+                                     provider=provider, force=force, on_progress=bar,
+                                     question_filter=QuestionFilter(**question_filter))
     bar.close()
     render.job_outcome(job, as_json)
 

@@ -17,10 +17,11 @@ def jobs() -> None:
 @jobs.command("list")
 @click.option("--project", "project_ref", help="Only this project's jobs.")
 @click.option("--kind", help="Only jobs of this kind (questions, answers, score, train).")
+@click.option("--active", is_flag=True, help="Only jobs still queued, running or cancelling.")
 @json_option
-def jobs_list(project_ref: str | None, kind: str | None, as_json: bool) -> None:
+def jobs_list(project_ref: str | None, kind: str | None, active: bool, as_json: bool) -> None:
     """List recent jobs."""
-    views = service().list_jobs(project_ref, kind=kind)
+    views = service().list_jobs(project_ref, kind=kind, active=active)
     if as_json:
         return render.as_json(views)
     render.table(["id", "project", "kind", "status", "done", "failed", "skipped", "total", "created"],

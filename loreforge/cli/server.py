@@ -33,7 +33,8 @@ if TYPE_CHECKING:
               help="Let API clients set trust_remote_code (runs Python code shipped with a model).")
 def serve(host: str, port: int, allowed_hosts: tuple[str, ...], allow_paths: tuple[str, ...],
           allowed_key_envs: tuple[str, ...], max_body_mb: float | None, allow_remote_code: bool | None) -> None:
-    """Serve the REST API (under /api, OpenAPI docs at /docs). See docs/security.md before using --host."""
+    """Serve the web UI (at /ui) and the REST API (under /api, OpenAPI docs at /docs). See docs/security.md before
+    using --host."""
     from loreforge.settings.server import ServerSettings
 
     settings = ServerSettings.from_env(
@@ -71,7 +72,7 @@ def check_port(host: str, port: int) -> None:
 def _announce(settings: ServerSettings) -> None:
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"http://{shown}:{settings.port}"
-    click.echo(f"LoreForge API on {base}/api  (docs: {base}/docs)")
+    click.echo(f"LoreForge API on {base}/api  (docs: {base}/docs; web UI: {base}/ui)")
     if settings.loopback and settings.token is None:
         return
     if not settings.loopback:
@@ -82,7 +83,7 @@ def _announce(settings: ServerSettings) -> None:
     token = settings.token.get_secret_value() if settings.token is not None else ""
     source = "from LOREFORGE_TOKEN" if os.environ.get("LOREFORGE_TOKEN") else "generated; set LOREFORGE_TOKEN to keep one"
     click.echo(f"Access token ({source}): {token}\n  send `Authorization: Bearer TOKEN`; in a browser open "
-               f"{base}/login?token={token} once")
+               f"{base}/login?token={token}&next=/ui once")
 
 
 @cli.command()

@@ -12,7 +12,8 @@ sent whenever any of those fields change, and once the job has ended
     event: end
     data: {...the same fields, final...}
 
-A client that reconnects (a page reload) simply opens the stream again: the work runs on the server.
+A client that reconnects (a page reload) simply opens the stream again: the work runs on the server. The web UI
+reads the same stream with each event's data rendered as HTML (`encode`), so its pages need no JSON parsing.
 """
 
 from __future__ import annotations
@@ -39,15 +40,17 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
 
 
-async def job_events(fetch: Callable[[], Any], poll_s: float = POLL_S) -> AsyncIterator[str]:
-    """Poll `fetch()` (a blocking call returning the job's view) and yield `progress` on each change, then `end`."""
+async def job_events(fetch: Callable[[], Any], poll_s: float = POLL_S,
+                     encode: Callable[[str, dict[str, Any]], str] = sse) -> AsyncIterator[str]:
+    """Poll `fetch()` (a blocking call returning the job's view) and yield `progress` on each change, then `end`,
+    each as `encode(event, data)` (default: the JSON event above)."""
     last: dict[str, Any] | None = None
     while True:
         data = event_data(await asyncio.to_thread(fetch))
         if data != last:
             last = data
-            yield sse("progress", data)
+            yield encode("progress", data)
         if data["status"] not in ACTIVE:
-            yield sse("end", data)
+            yield encode("end", data)
             return
         await asyncio.sleep(poll_s)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loreforge.errors import UserError
+from loreforge.filters import QuestionFilter
 from loreforge.secrets import SecretBox
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
@@ -20,6 +21,7 @@ from loreforge.service.dataset import item_view
 from loreforge.service.llm import run_sync, with_strategy
 from loreforge.service.model_configs import generation
 from loreforge.service.prompts import load_prompts
+from loreforge.service.selection import question_conditions
 from loreforge.service.stage_common import input_hash, share
 from loreforge.service.stages import Progress, StagePlan, Stored, alaunch, launch, not_done
 from loreforge.settings import AppConfig
@@ -40,9 +42,9 @@ class APayload:
 
 
 def answer_groups(session: Session, row: Project, question_ids: list[int] | None, per_question: bool,
-                  force: bool) -> list[tuple[Chunk, list[tuple[int, str, str]]]]:
+                  force: bool, question_filter: QuestionFilter | None = None) -> list[tuple[Chunk, list[tuple[int, str, str]]]]:
     """The questions to answer, grouped by chunk (one per group when `per_question`). `question_ids` None:
-    every question of the project; without `force` only unanswered ones."""
+    every question of the project (that matches `question_filter`); without `force` only unanswered ones."""
     query = (
         select(Question, Chunk, Tag.label)
         .join(Chunk, Chunk.id == Question.chunk_id)
@@ -52,6 +54,7 @@ def answer_groups(session: Session, row: Project, question_ids: list[int] | None
     )
     if question_ids is not None:
         query = query.where(Question.id.in_(question_ids))
+    query = question_conditions(query, row, question_filter)
     if not force:
         query = query.where(Question.answered.is_(False))
     groups: dict[int, tuple[Chunk, list[tuple[int, str, str]]]] = {}
@@ -62,7 +65,8 @@ def answer_groups(session: Session, row: Project, question_ids: list[int] | None
 
 
 def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Project, question_ids: list[int] | None,
-                 mode: str | None, model: str | None, provider: str | None, force: bool) -> StagePlan:
+                 mode: str | None, model: str | None, provider: str | None, force: bool,
+                 question_filter: QuestionFilter | None = None) -> StagePlan:
     from loreforge.generate.strategies import AnswerTask, StageContext
 
     gen = generation(secrets, session, row, model, provider, {"answers.mode": mode} if mode else None)
@@ -73,7 +77,7 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
     prompt = prompts["answer_single" if per_question else "answers_batched"]
     cot_mode = settings.answers.cot
     items: list[tuple[str, Any]] = []
-    for chunk, qs in answer_groups(session, row, question_ids, per_question, force):
+    for chunk, qs in answer_groups(session, row, question_ids, per_question, force, question_filter):
         h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode)
         key = f"{'question:' + str(qs[0][0]) if per_question else 'chunk:' + str(chunk.id)}:{h[:16]}"
         items.append((key, APayload(chunk.id, chunk.text, qs, h)))
@@ -104,6 +108,8 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
 
     params = {"questions": question_ids if question_ids is not None else "unanswered", "mode": settings.answers.mode,
               "model": model, "provider": gen.config.provider, "force": force}
+    if question_filter is not None and not question_filter.is_empty():
+        params["filter"] = question_filter.model_dump(exclude_none=True)
     items = not_done(session, row.id, STAGE, items, force)
     return StagePlan(STAGE, gen, items, params, context, work, store, force=force,
                      notes={"fell_back": "{n} chunk(s) fell back to per-question answering (the batched reply did not parse)"})
@@ -127,26 +133,29 @@ def _put_item(s: Session, project_id: int, question_id: int, fields: dict[str, A
 
 class AnswerActions(ServiceBase):
     def _answers_plan(self, project: str | int, question_ids: list[int] | None, mode: str | None, model: str | None,
-              provider: str | None, force: bool) -> StagePlan:
+              provider: str | None, force: bool, question_filter: QuestionFilter | None) -> StagePlan:
         with self.db.session() as session:
             row = lookups.project(session, project)
-            return answers_plan(self.config, self.secrets, session, row, question_ids or None, mode, model, provider, force)
+            return answers_plan(self.config, self.secrets, session, row, question_ids or None, mode, model, provider, force,
+                                question_filter)
 
     async def agenerate_answers(
         self, project: str | int, question_ids: list[int] | None = None, mode: str | None = None, model: str | None = None,
         provider: str | None = None, force: bool = False, background: bool = False, on_progress: Progress | None = None,
+        question_filter: QuestionFilter | None = None,
     ) -> JobView:
-        """Answer unanswered questions (or the given ones; `force`: answered ones again) with their chunks;
-        results become dataset items."""
-        plan = self._answers_plan(project, question_ids, mode, model, provider, force)
+        """Answer unanswered questions (or the given ones, or those matching `question_filter`; `force`: answered
+        ones again) with their chunks; results become dataset items."""
+        plan = self._answers_plan(project, question_ids, mode, model, provider, force, question_filter)
         return await alaunch(self.db, plan, background=background, on_progress=on_progress)
 
     def generate_answers(
         self, project: str | int, question_ids: list[int] | None = None, mode: str | None = None, model: str | None = None,
         provider: str | None = None, force: bool = False, background: bool = False, on_progress: Progress | None = None,
+        question_filter: QuestionFilter | None = None,
     ) -> JobView:
         """The blocking twin of `agenerate_answers`."""
-        plan = self._answers_plan(project, question_ids, mode, model, provider, force)
+        plan = self._answers_plan(project, question_ids, mode, model, provider, force, question_filter)
         return launch(self.db, plan, background=background, on_progress=on_progress)
 
     async def aoptimize_answer(self, project: str | int, item_id: int, advice: str, model: str | None = None) -> DatasetItemView:

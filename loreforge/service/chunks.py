@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from loreforge.errors import UserError
 from loreforge.service import lookups
+from loreforge.filters import ChunkFilter
 from loreforge.service.base import ServiceBase
+from loreforge.service.selection import chunk_conditions
 from loreforge.service.splitting import text_hash, unlink_questions
 from loreforge.settings import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from loreforge.store.models import Chunk, DatasetItem, Document, Project, Question
@@ -63,18 +65,20 @@ class ChunkActions(ServiceBase):
         text: str | None = None,
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
+        min_size: int | None = None,
+        max_size: int | None = None,
+        has_questions: bool | None = None,
     ) -> PageView[ChunkView]:
-        """Chunks in document order, optionally of one document and/or containing `text`."""
+        """Chunks in document order, filtered (`ChunkFilter`: document, text, length range, with or without
+        questions), counted and paged in the database."""
         _check_page(page, page_size)
+        f = ChunkFilter(document_id=document_id, text=text, min_size=min_size, max_size=max_size, has_questions=has_questions)
         with self.db.session() as session:
             row = lookups.project(session, project)
-            query = select(Chunk).where(Chunk.project_id == row.id)
             if document_id is not None:
                 lookups.document(session, row, document_id)
-                query = query.where(Chunk.document_id == document_id)
-            if text:
-                query = query.where(Chunk.text.contains(text, autoescape=True))
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            query = chunk_conditions(select(Chunk).where(Chunk.project_id == row.id), f)
+            total = session.scalar(select(func.count()).select_from(query.with_only_columns(Chunk.id).subquery())) or 0
             rows = session.scalars(
                 query.order_by(Chunk.document_id, Chunk.ordinal, Chunk.id).offset((page - 1) * page_size).limit(page_size)
             ).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from loreforge.errors import NotFound, UserError
@@ -17,6 +17,12 @@ from loreforge.store.models import Chunk, DatasetItem, Project
 from loreforge.views import BatchResult, CheckReport, DatasetItemView, DedupReport, PageView, from_row
 
 RATING_MAX = 5
+# The orders a dataset list can be read in (loreforge.defaults.DATASET_SORTS); ties are broken by id.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "id": (DatasetItem.id,), "-id": (DatasetItem.id.desc(),),
+    "score": (DatasetItem.score, DatasetItem.id), "-score": (DatasetItem.score.desc(), DatasetItem.id),
+    "rating": (DatasetItem.rating, DatasetItem.id), "-rating": (DatasetItem.rating.desc(), DatasetItem.id),
+}
 
 
 def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
@@ -26,6 +32,7 @@ def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
         "tag": lambda v: DatasetItem.tag == v,
         "min_score": lambda v: DatasetItem.score >= v,
         "max_score": lambda v: DatasetItem.score <= v,
+        "min_rating": lambda v: DatasetItem.rating >= v,
         "has_cot": lambda v: (DatasetItem.cot != "") if v else (DatasetItem.cot == ""),
         "grounding_failed": lambda v: DatasetItem.grounding_ok.is_(not v),
         "duplicate": lambda v: DatasetItem.duplicate_of.is_not(None) if v else DatasetItem.duplicate_of.is_(None),
@@ -61,19 +68,23 @@ def item_view(item: DatasetItem, document_id: int | None = None, source_text: st
 
 
 class DatasetActions(ServiceBase):
-    def list_dataset(self, project: str | int, filter: DatasetFilter | None = None, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE) -> PageView[DatasetItemView]:
-        """Dataset items in id order, filtered and paged."""
+    def list_dataset(self, project: str | int, filter: DatasetFilter | None = None, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE,
+                     sort: str = "id") -> PageView[DatasetItemView]:
+        """Dataset items filtered, counted, sorted (`sort`: id, score or rating; `-` first for descending) and paged
+        in the database."""
         if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise UserError("Invalid paging", expected=f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
+        if sort not in SORTS:
+            raise UserError("Unknown sort order for the dataset", expected=", ".join(SORTS), got=repr(sort))
         with self.db.session() as session:
             row = lookups.project(session, project)
-            query = dataset_query(row, filter)
+            query = dataset_query(row, filter).order_by(*SORTS[sort])
             if filter is not None and filter.label:
-                matched = labelled(session.scalars(query.order_by(DatasetItem.id)), filter)
+                matched = labelled(session.scalars(query), filter)
                 total, rows = len(matched), matched[(page - 1) * page_size : page * page_size]
             else:
-                total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-                rows = list(session.scalars(query.order_by(DatasetItem.id).offset((page - 1) * page_size).limit(page_size)))
+                total = session.scalar(select(func.count()).select_from(query.with_only_columns(DatasetItem.id).order_by(None).subquery())) or 0
+                rows = list(session.scalars(query.offset((page - 1) * page_size).limit(page_size)))
             docs = dict(session.execute(select(Chunk.id, Chunk.document_id).where(Chunk.id.in_({r.chunk_id for r in rows if r.chunk_id}))).all())
             return PageView[DatasetItemView](items=[item_view(r, docs.get(r.chunk_id)) for r in rows], total=total, page=page, page_size=page_size)
 
@@ -106,7 +117,10 @@ class DatasetActions(ServiceBase):
             return item_view(item)
 
     def confirm_dataset(self, project: str | int, filter: DatasetFilter, confirmed: bool = True) -> BatchResult:
-        """Confirm (or unconfirm) the items matching `filter` (use `ids` for a selection)."""
+        """Confirm (or unconfirm) the items matching `filter` (use `ids` for a selection) — one UPDATE in the
+        database, however many items match."""
+        if not filter.label:
+            return self._bulk(project, filter, confirmed)
         return self._batch(project, filter, lambda item: _set(item, "confirmed", confirmed))
 
     def rate_dataset_item(self, project: str | int, item_id: int, rating: int | None) -> DatasetItemView:
@@ -126,16 +140,32 @@ class DatasetActions(ServiceBase):
             session.delete(item)
             return True
 
+        if not filter.label:
+            return self._bulk(project, filter, None)
         return self._batch(project, filter, drop, with_session=True)
+
+    def _bulk(self, project: str | int, f: DatasetFilter, confirmed: bool | None) -> BatchResult:
+        """Set `confirmed` on (None: delete) every item matching `f` (no label condition) in one statement."""
+        with self.db.session() as session:
+            row = lookups.project(session, project)
+            ids = dataset_query(row, f).with_only_columns(DatasetItem.id)
+            matched = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+            if f.ids:
+                _check_ids(session, row, f, ids)
+            if confirmed is None:
+                statement: Any = delete(DatasetItem).where(DatasetItem.id.in_(ids.scalar_subquery()))
+            else:
+                statement = (update(DatasetItem).where(DatasetItem.id.in_(ids.scalar_subquery()), DatasetItem.confirmed.is_not(confirmed))
+                             .values(confirmed=confirmed))
+            changed = session.execute(statement.execution_options(synchronize_session=False)).rowcount
+            return BatchResult(matched=matched, changed=changed if changed is not None and changed >= 0 else matched)
 
     def _batch(self, project: str | int, f: DatasetFilter, change: Any, with_session: bool = False) -> BatchResult:
         with self.db.session() as session:
             row = lookups.project(session, project)
             items = matching(session, row, f)
             if f.ids:
-                missing = set(f.ids) - {i.id for i in items}
-                if missing and not any(v is not None for k, v in f.model_dump().items() if k != "ids"):
-                    raise NotFound(f"No dataset item {sorted(missing)} in project '{row.name}'")
+                _missing_ids(row, f, {i.id for i in items})
             changed = sum(bool(change(i, session) if with_session else change(i)) for i in items)
             return BatchResult(matched=len(items), changed=changed)
 
@@ -187,6 +217,17 @@ class DatasetActions(ServiceBase):
                     item.duplicate_of = int(hit[0])
             dupes = sum(len(g) - 1 for g in groups.values())
             return DedupReport(groups=list(groups.values()), duplicates=dupes, removed=removed)
+
+
+def _missing_ids(row: Project, f: DatasetFilter, found: set[int]) -> None:
+    """A selection by ids alone names items that must all be there."""
+    missing = set(f.ids) - found
+    if missing and not any(v is not None for k, v in f.model_dump().items() if k != "ids"):
+        raise NotFound(f"No dataset item {sorted(missing)} in project '{row.name}'")
+
+
+def _check_ids(session: Session, row: Project, f: DatasetFilter, ids: Select[Any]) -> None:
+    _missing_ids(row, f, set(session.scalars(ids)))
 
 
 def _set(item: DatasetItem, name: str, value: Any) -> bool:

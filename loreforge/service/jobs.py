@@ -17,15 +17,20 @@ from loreforge.views import JobView
 
 
 class JobActions(ServiceBase):
-    def list_jobs(self, project: str | int | None = None, limit: int = 50, kind: str | None = None) -> list[JobView]:
-        """The latest jobs of every kind (or of one `kind`), newest first."""
+    def list_jobs(self, project: str | int | None = None, limit: int = 50, kind: str | None = None,
+                  active: bool = False) -> list[JobView]:
+        """The latest jobs of every kind (or of one `kind`), newest first; `active`: only those still queued,
+        running or cancelling (a job whose worker is lost shows as interrupted and is left out)."""
         with self.db.session() as session:
             query = select(Job).order_by(Job.id.desc()).limit(limit)
+            if active:
+                query = query.where(Job.status.in_(lifecycle.ACTIVE))
             if project is not None:
                 query = query.where(Job.project_id == lookups.project(session, project).id)
             if kind is not None:
                 query = query.where(Job.kind == kind)
-            return [job_view(session, j) for j in session.scalars(query)]
+            views = [job_view(session, j) for j in session.scalars(query)]
+        return [v for v in views if v.status in lifecycle.ACTIVE] if active else views
 
     def get_job(self, job_id: int) -> JobView:
         with self.db.session() as session:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from loreforge.errors import Conflict, NotFound
 from loreforge.service.text_input import printable
 from loreforge.settings import AppConfig, ProjectSettings, build_settings
-from loreforge.store.models import Chunk, DatasetItem, Document, Job, ModelConfig, Project, Question, Tag, TrainRun
+from loreforge.store.models import Chunk, DatasetItem, Document, Job, LLMCall, ModelConfig, Project, Question, Tag, TrainRun
 from loreforge.views import Counts
 
 
@@ -154,4 +154,6 @@ def counts(session: Session, project_id: int) -> Counts:
     def count(model: Any) -> int:
         return session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id)) or 0
 
-    return Counts(documents=count(Document), chunks=count(Chunk), questions=count(Question), dataset_items=count(DatasetItem))
+    tokens = session.scalar(select(func.sum(LLMCall.tokens_in + LLMCall.tokens_out)).where(LLMCall.project_id == project_id)) or 0
+    return Counts(documents=count(Document), chunks=count(Chunk), questions=count(Question), dataset_items=count(DatasetItem),
+                  tokens=int(tokens))

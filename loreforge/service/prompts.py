@@ -25,10 +25,10 @@ def load_prompts(config: AppConfig, project: Project, *names: str) -> dict[str, 
     return {name: load_prompt(config, project, name) for name in names}
 
 
-def _prompt_view(prompt: P.Prompt) -> PromptView:
+def _prompt_view(prompt: P.Prompt, shipped: str | None = None) -> PromptView:
     required, description = P.SPECS[prompt.name]
     return PromptView(name=prompt.name, language=prompt.language, description=description, variables=sorted(required),
-                      overridden=prompt.overridden, hash=prompt.hash, text=prompt.text)
+                      overridden=prompt.overridden, hash=prompt.hash, text=prompt.text, shipped_text=shipped)
 
 
 class PromptActions(ServiceBase):
@@ -38,8 +38,10 @@ class PromptActions(ServiceBase):
             return [_prompt_view(load_prompt(self.config, row, name, language)) for name in P.SPECS]
 
     def show_prompt(self, project: str | int, name: str, language: str | None = None) -> PromptView:
+        """The template in force; an override comes with the shipped text beside it (to diff against)."""
         with self.db.session() as session:
-            return _prompt_view(load_prompt(self.config, lookups.project(session, project), name, language))
+            prompt = load_prompt(self.config, lookups.project(session, project), name, language)
+        return _prompt_view(prompt, P.load(name, prompt.language).text if prompt.overridden else None)
 
     def set_prompt(self, project: str | int, name: str, text: str, language: str | None = None) -> PromptView:
         """Override a template for this project; rejected when a required variable is missing."""

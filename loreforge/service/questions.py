@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loreforge.errors import Conflict, NotFound, UserError
+from loreforge.filters import ChunkFilter, QuestionFilter
 from loreforge.secrets import SecretBox
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.service.model_configs import generation
 from loreforge.service.prompts import load_prompts
+from loreforge.service.selection import chunk_conditions, question_conditions
 from loreforge.service.stage_common import input_hash, share, tag_labels
 from loreforge.service.stages import Progress, StagePlan, Stored, alaunch, launch, not_done
 from loreforge.settings import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, AppConfig
@@ -44,8 +46,8 @@ def norm_text(text: str) -> str:
 
 
 def questions_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Project, chunk_ids: list[int] | None,
-                   model: str | None, provider: str | None, force: bool) -> StagePlan:
-    """The questions stage over `chunk_ids` (None: every chunk of the project)."""
+                   model: str | None, provider: str | None, force: bool, chunk_filter: ChunkFilter | None = None) -> StagePlan:
+    """The questions stage over `chunk_ids` (None: every chunk of the project) that match `chunk_filter`."""
     from loreforge.generate.dedup import DuplicateIndex
     from loreforge.generate.strategies import QuestionTask, StageContext
 
@@ -56,8 +58,8 @@ def questions_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
     query = select(Chunk).where(Chunk.project_id == row.id).order_by(Chunk.document_id, Chunk.ordinal)
     if chunk_ids is not None:
         query = query.where(Chunk.id.in_(chunk_ids))
-    chunks = list(session.scalars(query))
-    if chunk_ids and len(chunks) != len(set(chunk_ids)):
+    chunks = list(session.scalars(chunk_conditions(query, chunk_filter)))
+    if chunk_ids and chunk_filter is None and len(chunks) != len(set(chunk_ids)):
         missing = sorted(set(chunk_ids) - {c.id for c in chunks})
         raise NotFound(f"No chunk {missing} in project '{row.name}'", hint=f"List chunks with `loreforge chunks list {row.name}`")
     q = gen.settings.questions
@@ -109,6 +111,8 @@ def questions_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
         return Stored(None if kept else _none_kept(draft, near), counts=counts)
 
     params = {"chunks": chunk_ids if chunk_ids is not None else "all", "model": model, "provider": gen.config.provider, "force": force}
+    if chunk_filter is not None and not chunk_filter.is_empty():
+        params["filter"] = chunk_filter.model_dump(exclude_none=True)
     items = not_done(session, row.id, STAGE, items, force)
     return StagePlan(STAGE, gen, items, params, context, work, store, force=force,
                      notes={"near_duplicates": "{n} near-duplicate question(s) not stored"})
@@ -128,24 +132,24 @@ def _none_kept(draft: Any, near: list[int]) -> str:
 class QuestionActions(ServiceBase):
     async def agenerate_questions(
         self, project: str | int, chunk_ids: list[int] | None = None, model: str | None = None, provider: str | None = None,
-        force: bool = False, background: bool = False, on_progress: Progress | None = None,
+        force: bool = False, background: bool = False, on_progress: Progress | None = None, chunk_filter: ChunkFilter | None = None,
     ) -> JobView:
         """Ask N = max(1, round(len/chars_per_question)) questions of each chunk (all chunks by default).
         Chunks already done with the same text, prompt and model — by any job, in any process — are skipped
-        unless `force`."""
+        unless `force`. `chunk_filter`: only the chunks matching it (a page's "every chunk matching the filter")."""
         with self.db.session() as session:
             row = lookups.project(session, project)
-            plan = questions_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force)
+            plan = questions_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force, chunk_filter)
         return await alaunch(self.db, plan, background=background, on_progress=on_progress)
 
     def generate_questions(
         self, project: str | int, chunk_ids: list[int] | None = None, model: str | None = None, provider: str | None = None,
-        force: bool = False, background: bool = False, on_progress: Progress | None = None,
+        force: bool = False, background: bool = False, on_progress: Progress | None = None, chunk_filter: ChunkFilter | None = None,
     ) -> JobView:
         """The blocking twin of `agenerate_questions` (works inside a running event loop too)."""
         with self.db.session() as session:
             row = lookups.project(session, project)
-            plan = questions_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force)
+            plan = questions_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force, chunk_filter)
         return launch(self.db, plan, background=background, on_progress=on_progress)
 
     # -- management ----------------------------------------------------------------------------------
@@ -167,16 +171,9 @@ class QuestionActions(ServiceBase):
             raise UserError("Invalid paging", expected=f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
         with self.db.session() as session:
             row = lookups.project(session, project)
-            query = select(Question).where(Question.project_id == row.id)
-            if chunk_id is not None:
-                query = query.where(Question.chunk_id == chunk_id)
-            if tag is not None:
-                query = query.join(Tag, Tag.id == Question.tag_id).where(Tag.label == tag)
-            if text:
-                query = query.where(Question.text.contains(text, autoescape=True))
-            if answered is not None:
-                query = query.where(Question.answered.is_(answered))
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            f = QuestionFilter(chunk_id=chunk_id, tag=tag, text=text, answered=answered)
+            query = question_conditions(select(Question).where(Question.project_id == row.id), row, f)
+            total = session.scalar(select(func.count()).select_from(query.with_only_columns(Question.id).subquery())) or 0
             rows = session.scalars(query.order_by(Question.id).offset((page - 1) * page_size).limit(page_size))
             return PageView[QuestionView](
                 items=[self._question_view(session, q) for q in rows], total=total, page=page, page_size=page_size

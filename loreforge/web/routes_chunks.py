@@ -32,9 +32,13 @@ def list_chunks(
     text: str | None = None,
     page: int = Query(1, ge=1),
     page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1),
+    min_size: int | None = Query(None, ge=0),
+    max_size: int | None = Query(None, ge=0),
+    has_questions: bool | None = None,
     s: Service = Depends(svc),
 ) -> PageView[ChunkView]:
-    return s.list_chunks(project, document_id=document_id, text=text, page=page, page_size=page_size)
+    return s.list_chunks(project, document_id=document_id, text=text, page=page, page_size=page_size, min_size=min_size,
+                         max_size=max_size, has_questions=has_questions)
 
 
 @router.get("/projects/{project}/chunks/{chunk_id}", response_model=ChunkView)

@@ -55,8 +55,8 @@ class DeleteRequest(BaseModel):
 
 @router.get("/projects/{project}/dataset", response_model=PageView[DatasetItemView])
 def list_dataset(project: str, f: Annotated[DatasetFilter, Query()], page: int = Query(1, ge=1),
-                 page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1), s: Service = Depends(svc)) -> PageView[DatasetItemView]:
-    return s.list_dataset(project, f, page=page, page_size=page_size)
+                 page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1), sort: str = "id", s: Service = Depends(svc)) -> PageView[DatasetItemView]:
+    return s.list_dataset(project, f, page=page, page_size=page_size, sort=sort)
 
 
 @router.get("/projects/{project}/dataset/{item_id}", response_model=DatasetItemView)

@@ -7,8 +7,9 @@ import asyncio
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from loreforge.filters import ChunkFilter, QuestionFilter
 from loreforge.jobs import job_events as lifecycle_events
 from loreforge.service import Service
 from loreforge.settings import DEFAULT_PAGE_SIZE
@@ -35,6 +36,7 @@ class TagRename(BaseModel):
 
 class GenerateQuestions(BaseModel):
     chunk_ids: list[int] | None = None
+    filter: ChunkFilter | None = Field(None, description="Every chunk matching this filter (the chunk list's)")
     model: str | None = None
     provider: str | None = None
     force: bool = False
@@ -42,6 +44,7 @@ class GenerateQuestions(BaseModel):
 
 class GenerateAnswers(BaseModel):
     question_ids: list[int] | None = None
+    filter: QuestionFilter | None = Field(None, description="Every question matching this filter (the question list's)")
     mode: str | None = None
     model: str | None = None
     provider: str | None = None
@@ -95,7 +98,8 @@ def delete_tag(project: str, tag: str, s: Service = Depends(svc)) -> Deleted:
 
 @router.post("/projects/{project}/questions/generate", response_model=JobView, status_code=202)
 def generate_questions(project: str, body: GenerateQuestions, s: Service = Depends(svc)) -> JobView:
-    return s.generate_questions(project, chunk_ids=body.chunk_ids, model=body.model, provider=body.provider, force=body.force, background=True)
+    return s.generate_questions(project, chunk_ids=body.chunk_ids, model=body.model, provider=body.provider, force=body.force, background=True,
+                                chunk_filter=body.filter)
 
 
 @router.get("/projects/{project}/questions", response_model=PageView[QuestionView])
@@ -123,7 +127,7 @@ def delete_questions(project: str, body: Ids, s: Service = Depends(svc)) -> Dele
 @router.post("/projects/{project}/answers/generate", response_model=JobView, status_code=202)
 def generate_answers(project: str, body: GenerateAnswers, s: Service = Depends(svc)) -> JobView:
     return s.generate_answers(project, question_ids=body.question_ids, mode=body.mode, model=body.model,
-                              provider=body.provider, force=body.force, background=True)
+                              provider=body.provider, force=body.force, background=True, question_filter=body.filter)
 
 
 @router.post("/projects/{project}/answers/{item_id}/optimize", response_model=DatasetItemView)
@@ -133,8 +137,8 @@ def optimize_answer(project: str, item_id: int, body: Advice, s: Service = Depen
 
 @router.get("/jobs", response_model=list[JobView])
 def list_jobs(project: str | None = None, kind: str | None = None, limit: int = Query(50, ge=1, le=1000),
-              s: Service = Depends(svc)) -> list[JobView]:
-    return s.list_jobs(project, limit=limit, kind=kind)
+              active: bool = False, s: Service = Depends(svc)) -> list[JobView]:
+    return s.list_jobs(project, limit=limit, kind=kind, active=active)
 
 
 @router.get("/jobs/{job_id}", response_model=JobView)

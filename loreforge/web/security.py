@@ -3,7 +3,8 @@
 1. Host header among the names the server answers to (DNS rebinding: a page that renames its own host to our
    address must not reach the API);
 2. the access token (`Authorization: Bearer TOKEN` or the `loreforge_token` cookie) when the settings need one;
-   `GET /login?token=TOKEN` sets the cookie for a browser and sends it on to /docs;
+   `GET /login?token=TOKEN[&next=/ui]` sets the cookie for a browser and sends it on to /docs (or `next`, a path
+   of this server);
 3. same origin for state-changing requests: `Sec-Fetch-Site`, else `Origin`, else `Referer` must name this
    server (a cross-site form post carries one of them; scripts and curl send none);
 4. the body limit, enforced while the body is read: a declared Content-Length over the limit is refused before
@@ -156,12 +157,16 @@ class SecurityMiddleware:
     # -- the token cookie -------------------------------------------------------------------------------
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """`GET /login?token=TOKEN`: set the token cookie (HttpOnly, SameSite=Strict) and go on to the docs."""
-        given = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
+        """`GET /login?token=TOKEN[&next=PATH]`: set the token cookie (HttpOnly, SameSite=Strict) and go on to the
+        docs, or to `next` when it is a path of this server (never another site)."""
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        given = query.get("token", [""])[0]
+        wanted = query.get("next", [AFTER_LOGIN])[0]
+        after = wanted if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted else AFTER_LOGIN
         if self.token is None:
-            response: Response = RedirectResponse(AFTER_LOGIN, status_code=303)
+            response: Response = RedirectResponse(after, status_code=303)
         elif given and hmac.compare_digest(given.encode(), self.token.encode()):
-            response = RedirectResponse(AFTER_LOGIN, status_code=303)
+            response = RedirectResponse(after, status_code=303)
             response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict", path="/")
         else:
             return await _refuse(Unauthorized("Wrong or missing access token", expected="/login?token=TOKEN",
