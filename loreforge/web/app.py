@@ -69,6 +69,9 @@ def create_app(service: Service | None = None, server: ServerSettings | None = N
     app.include_router(routes_eval.router, prefix="/api")
     app.include_router(routes_files.router, prefix="/api")
     swagger.install(app)
+    from loreforge.web import ui
+
+    ui.install(app)  # the pages (/ui), on the same service calls as the routes above
     if server is not None:
         security.install(app, server)
 

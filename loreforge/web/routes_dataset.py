@@ -129,6 +129,12 @@ def import_dataset(
     s: Service = Depends(svc),
 ) -> ImportReport:
     """Upload and import a dataset as unconfirmed items."""
+    return import_upload(s, project, file, format, mapping, keep_good_lines)
+
+
+def import_upload(s: Service, project: str, file: UploadFile, format: str, mapping: str, keep_good_lines: bool) -> ImportReport:
+    """Import an uploaded dataset file (saved to a temporary file under a safe name); `mapping` is JSON text.
+    Shared by this route and the dataset page."""
     import json
     import tempfile
     from pathlib import Path
