@@ -26,6 +26,8 @@ SORTS: dict[str, tuple[Any, ...]] = {
 
 
 def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
+    """`query` (a select, update or delete over dataset items) narrowed to the items matching `f` (all but its
+    label condition: see `labelled`)."""
     conditions = {
         "ids": lambda v: DatasetItem.id.in_(v),
         "confirmed": lambda v: DatasetItem.confirmed.is_(v),
@@ -145,7 +147,8 @@ class DatasetActions(ServiceBase):
         return self._batch(project, filter, drop, with_session=True)
 
     def _bulk(self, project: str | int, f: DatasetFilter, confirmed: bool | None) -> BatchResult:
-        """Set `confirmed` on (None: delete) every item matching `f` (no label condition) in one statement."""
+        """Set `confirmed` on (None: delete) every item matching `f` (no label condition): one count and one
+        statement with the filter's conditions, however many items match."""
         with self.db.session() as session:
             row = lookups.project(session, project)
             ids = dataset_query(row, f).with_only_columns(DatasetItem.id)
@@ -153,10 +156,10 @@ class DatasetActions(ServiceBase):
             if f.ids:
                 _check_ids(session, row, f, ids)
             if confirmed is None:
-                statement: Any = delete(DatasetItem).where(DatasetItem.id.in_(ids.scalar_subquery()))
+                statement: Any = apply_filter(delete(DatasetItem).where(DatasetItem.project_id == row.id), f)  # type: ignore[arg-type]
             else:
-                statement = (update(DatasetItem).where(DatasetItem.id.in_(ids.scalar_subquery()), DatasetItem.confirmed.is_not(confirmed))
-                             .values(confirmed=confirmed))
+                statement = apply_filter(update(DatasetItem).where(DatasetItem.project_id == row.id,  # type: ignore[arg-type]
+                                                                   DatasetItem.confirmed.is_not(confirmed)), f).values(confirmed=confirmed)
             changed = session.execute(statement.execution_options(synchronize_session=False)).rowcount
             return BatchResult(matched=matched, changed=changed if changed is not None and changed >= 0 else matched)
 

@@ -89,7 +89,8 @@ class Document(Timestamped, Base):
 
 class Chunk(Timestamped, Base):
     __tablename__ = "chunks"
-    __table_args__ = (Index("ix_chunks_document_ordinal", "document_id", "ordinal"),)
+    __table_args__ = (Index("ix_chunks_document_ordinal", "document_id", "ordinal"),
+                      Index("ix_chunks_project_document_ordinal", "project_id", "document_id", "ordinal", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
@@ -131,7 +132,8 @@ class Provenance:
 class Question(Timestamped, Provenance, Base):
     __tablename__ = "questions"
     # A chunk never holds the same (normalised) question twice: the result key of question generation.
-    __table_args__ = (UniqueConstraint("project_id", "chunk_id", "norm_text", name="uq_questions_project_chunk_norm"),)
+    __table_args__ = (UniqueConstraint("project_id", "chunk_id", "norm_text", name="uq_questions_project_chunk_norm"),
+                      Index("ix_questions_project_tag", "project_id", "tag_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunks.id", ondelete="SET NULL"), nullable=True, index=True)

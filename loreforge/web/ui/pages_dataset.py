@@ -50,15 +50,15 @@ async def batch(project: str, request: Request) -> Response:
     form = await request.form()
     s, t, action = svc(request), tr(request), raw(form, "action")
     back = project_url(project, "dataset")
-    f = selection(form)
-    if f.is_empty() and action != "dedup":
+    f, every = selection(form), flag(form, "all")
+    if f.is_empty() and not every and action != "dedup":
         return done(request, t("dataset.none_selected"), back)
     if action in ("confirm", "unconfirm"):
         result = s.confirm_dataset(project, f, confirmed=action == "confirm")
         key = "dataset.confirmed_n" if action == "confirm" else "dataset.unconfirmed_n"
         return done(request, t(key, changed=result.changed, matched=result.matched), back)
     if action == "delete":
-        result = s.delete_dataset(project, f)
+        result = s.delete_dataset(project, f, everything=every)  # "all N matching", confirmed in the page
         return done(request, t("dataset.deleted", n=result.changed), back)
     if action == "score":
         job = s.score_dataset(project, f, force=flag(form, "force"), background=True)
