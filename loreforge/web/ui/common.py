@@ -39,12 +39,12 @@ def page(request: Request, template: str, project: str | None = None, nav: str =
     return html(request, template, project=view, nav=nav, twin=twin, active_jobs=jobs, **context)
 
 
-def done(request: Request, message: str, back: str, event: str = CHANGED, **context: Any) -> Response:
-    """The answer to an action that worked: a message where the action was (htmx; lists reload on `event`), or
-    back to the page (a plain form post)."""
+def done(request: Request, message: str, back: str, event: str = CHANGED, kind: str = "ok", **context: Any) -> Response:
+    """The answer to an action that worked: a message where the action was (htmx; lists reload on `event`;
+    `kind` "warn" for a result that needs a look), or back to the page (a plain form post)."""
     if not is_htmx(request):
         return RedirectResponse(back, status_code=303)
-    return html(request, "_message.html", headers={"HX-Trigger": event}, message=message, kind="ok", **context)
+    return html(request, "_message.html", headers={"HX-Trigger": event}, message=message, kind=kind, **context)
 
 
 def go(request: Request, url: str) -> Response:

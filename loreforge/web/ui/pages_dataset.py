@@ -65,7 +65,7 @@ async def batch(project: str, request: Request) -> Response:
         return done(request, t("dataset.score_started", id=job.id, n=job.total), back, event=JOB_STARTED, job=job)
     if action == "check":
         report = s.check_dataset(project, f)
-        return done(request, t("dataset.checked", checked=report.checked, failed=report.failed), back)
+        return done(request, t("dataset.checked", checked=report.checked, failed=report.failed), back, kind="warn" if report.failed else "ok")
     if action == "dedup":
         found = s.dedup_dataset(project)
         return done(request, t("dataset.dedup_done", n=found.duplicates, groups=len(found.groups)), back)

@@ -83,4 +83,4 @@ def score(project: str, item_id: int, request: Request) -> Response:
 def check(project: str, item_id: int, request: Request) -> Response:
     report = svc(request).check_dataset(project, DatasetFilter(ids=[item_id]))
     key = "review.check_failed" if report.failed else "review.check_ok"
-    return done(request, tr(request)(key), _back(project, item_id))
+    return done(request, tr(request)(key), _back(project, item_id), kind="warn" if report.failed else "ok")
