@@ -175,9 +175,10 @@ def _api_routes(app: Any) -> list[tuple[str, APIRoute]]:
     for route in app.routes:
         if isinstance(route, APIRoute):
             out.append((route.path, route))
+        prefix = getattr(getattr(route, "include_context", None), "prefix", "/api")  # the web UI's pages: /ui
         for sub in getattr(getattr(route, "original_router", None), "routes", []):
             if isinstance(sub, APIRoute):
-                out.append(("/api" + sub.path, sub))
+                out.append((prefix + sub.path, sub))
     return [(p, r) for p, r in out if p.startswith("/api")]
 
 
