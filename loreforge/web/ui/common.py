@@ -15,7 +15,7 @@ from loreforge.errors import LoreForgeError, UserError
 from loreforge.service import Service
 from loreforge.web.deps import svc
 from loreforge.web.ui.i18n import Translate, translator
-from loreforge.web.ui.render import html, is_htmx, language, project_url
+from loreforge.web.ui.render import html, is_htmx, language
 
 CHANGED = "lf-changed"  # the htmx event after which lists on the page reload themselves
 JOB_STARTED = "lf-job"  # ... and the running-jobs indicator looks again

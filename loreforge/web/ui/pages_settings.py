@@ -44,8 +44,9 @@ def _options(form: Any) -> dict[str, Any]:
 async def add_model(project: str, request: Request) -> Response:
     form = await request.form()
     allowed = server(request)
+    key = text(form, "api_key")  # a key typed in wins over the variable the preset filled in
     view = svc(request).add_model(project, raw(form, "provider"), raw(form, "model").strip(), name=text(form, "name"),
-                                  base_url=text(form, "base_url"), api_key=text(form, "api_key"), api_key_env=text(form, "api_key_env"),
+                                  base_url=text(form, "base_url"), api_key=key, api_key_env=None if key else text(form, "api_key_env"),
                                   options=_options(form), activate=flag(form, "activate"),
                                   allowed_key_envs=allowed.allowed_key_envs if allowed is not None else None)
     return done(request, tr(request)("models.added", name=view.name), project_url(project, "settings"))

@@ -115,13 +115,15 @@
     if (kind === "drop" && event.dataTransfer.files.length) uploadAll(zone, Array.from(event.dataTransfer.files));
   }));
 
-  // -- the provider preset fills base URL and key variable --------------------------------------------------
+  // -- the provider preset fills base URL and key variable (unless the user typed their own) ----------------
   function fillPreset(select) {
     const option = select.selectedOptions[0];
     const form = select.form;
     if (!option) return;
-    $("[data-base-url]", form).placeholder = option.dataset.baseUrl || "";
-    $("[data-key-env]", form).placeholder = option.dataset.keyEnv || "";
+    [["[data-base-url]", option.dataset.baseUrl], ["[data-key-env]", option.dataset.keyEnv]].forEach(([sel, value]) => {
+      const input = $(sel, form);
+      if (!input.value || input.value === input.dataset.filled) { input.value = value || ""; input.dataset.filled = value || ""; }
+    });
     const notes = $("[data-preset-notes]");
     if (notes) notes.textContent = option.dataset.notes || "";
   }
