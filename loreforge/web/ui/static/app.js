@@ -204,10 +204,11 @@
     const d = JSON.parse(data.textContent);
     new uPlot({
       width: Math.min(box.clientWidth || 800, 1100), height: 260,
-      series: [{}, { label: box.dataset.labelTokens, stroke: "#2f6fde", fill: "rgba(47,111,222,0.12)", scale: "tokens" },
-               { label: box.dataset.labelCalls, stroke: "#d9822b", scale: "calls" }],
-      axes: [{}, { scale: "tokens" }, { scale: "calls", side: 1, grid: { show: false } }],
-      scales: { x: { time: true } },
+      series: [{}, { label: box.dataset.labelTokens, stroke: "#2f6fde", fill: "rgba(47,111,222,0.12)", scale: "tokens", points: { show: true, size: 7 } },
+               { label: box.dataset.labelCalls, stroke: "#d9822b", scale: "calls", points: { show: true, size: 7 } }],
+      axes: [{}, { scale: "tokens", size: 72 }, { scale: "calls", side: 1, size: 50, grid: { show: false } }],
+      scales: { x: { time: true }, tokens: { range: (u, min, max) => [0, Math.max(max * 1.1, 1)] },
+                calls: { range: (u, min, max) => [0, Math.max(max * 1.1, 1)] } },
     }, [d.t, d.tokens, d.calls], box);
   }
   document.addEventListener("DOMContentLoaded", () => {
