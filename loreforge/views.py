@@ -124,12 +124,14 @@ class SplitItem(BaseModel):
     chunks: int
     warnings: list[str] = []
     unlinked_questions: int = 0
+    kept_chunks: int = Field(0, description="Chunks whose text is unchanged: they keep their id, questions and answers")
 
 
 class SplitReport(BaseModel):
     strategy: str
     documents: list[SplitItem]
     stats: ChunkStats
+    unchanged: int = Field(0, description="Documents left as they were (changed_only: already split with these settings)")
 
 
 class SettingView(BaseModel):
@@ -509,3 +511,29 @@ class EvalCompareView(BaseModel):
     b: EvalRunView
     rows: list[dict[str, Any]] = Field(description="metric, model, group, a, b, delta (b - a)")
     paired: dict[str, Any] | None = Field(None, description="Tuned of b vs tuned of a on the common probes: wins, losses, ties, p")
+
+
+# -- pipeline runs (issue 12): documents to a tuned, evaluated model in one command ----------------------------
+
+class PipelineView(BaseModel):
+    """A recipe's run through the stages: its own fields (recipe, run folder, each stage's record, the summary) and
+    its life cycle (its job's status, progress, error, as for every long work)."""
+
+    id: int
+    project_id: int
+    project: str | None = None
+    job_id: int = Field(description="The run's life cycle: `loreforge jobs show JOB_ID`")
+    name: str
+    status: str = Field(description="queued, running, cancelling, completed, failed, cancelled or interrupted")
+    recipe: dict[str, Any] = Field({}, description="The recipe as validated (paths absolute, never a secret)")
+    recipe_path: str | None = None
+    run_dir: str = Field(description="The run folder: dataset bundle, model, loss curves, evaluation report, log, summary")
+    stages: dict[str, Any] = Field({}, description="Per stage: status, why it ran or was skipped, input fingerprint, result")
+    summary: dict[str, Any] = Field({}, description="The one-screen summary's numbers (written by the report stage)")
+    done: int = Field(0, description="Stages finished in this execution")
+    total: int = Field(0, description="Stages this execution runs")
+    progress: dict[str, Any] = Field({}, description="The stage running now and its own progress (items, steps, answers)")
+    error: str | None = None
+    log_file: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None

@@ -92,12 +92,12 @@ def test_ingest_split_toc_chunks(home: Path, tmp_path: Path) -> None:
 
 
 def test_demo(home: Path) -> None:
-    result = run("demo")
+    result = run("demo", "--dataset-only")
     assert result.exit_code == 0, result.output
     assert "Table of contents" in result.output and "星河精密制造" in result.output
     assert "Chunks (markdown)" in result.output
     assert "Grounding check" in result.output and "LLaMA Factory bundle" in result.output
-    again = js("demo")  # re-runnable: the demo project is recreated
+    again = js("demo", "--dataset-only")  # re-runnable: the demo project is recreated
     assert again["ingest"]["added"] == 2 and again["project"]["counts"]["chunks"] > 0
     assert again["answers"]["status"] == "completed" and again["export"]["counts"]["total"] > 0
     assert (Path(again["export"]["folder"]) / "dataset_info.json").exists()

@@ -29,7 +29,7 @@ def test_show_prints_values_the_same_way_everywhere() -> None:
 
 
 def test_the_offline_project_reads_without_none(home: Path) -> None:
-    assert run("demo")[0] == 0
+    assert run("demo", "--dataset-only")[0] == 0
     outputs = [run(*args) for args in (
         ["project", "list"], ["project", "show", "demo"], ["documents", "list", "demo"], ["documents", "show", "demo", "1"],
         ["chunks", "list", "demo"], ["questions", "list", "demo"], ["dataset", "list", "demo"],
@@ -45,7 +45,7 @@ def test_the_offline_project_reads_without_none(home: Path) -> None:
 
 
 def test_score_takes_provider_like_the_generation_commands(home: Path) -> None:
-    assert run("demo")[0] == 0
+    assert run("demo", "--dataset-only")[0] == 0
     code, out = run("dataset", "score", "demo", "--provider", "extractive")
     assert code == 1 and "Scoring needs an LLM" in out and "loreforge models add" in out
     for command in (["questions", "generate"], ["answers", "generate"], ["dataset", "score"]):

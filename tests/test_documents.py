@@ -127,13 +127,34 @@ def test_resplit_with_questions_needs_force(svc: Service, project: str, tmp_path
     chunk = _chunks(svc, project, doc_id)[0]
     with svc.db.session() as s:
         s.add(Question(project_id=chunk.project_id, chunk_id=chunk.id, text="第一节讲了什么？"))
+    small = {"split.chunk_size": 200, "split.min_length": 50, "split.max_length": 300}
     with pytest.raises(Conflict, match="--force"):
-        svc.split(project, document_id=doc_id, strategy="recursive")
-    out = svc.split(project, document_id=doc_id, strategy="recursive", force=True)
+        svc.split(project, document_id=doc_id, strategy="fixed", overrides=small)
+    out = svc.split(project, document_id=doc_id, strategy="fixed", overrides=small, force=True)
     assert out.documents[0].unlinked_questions == 1
     with svc.db.session() as s:
         q = s.query(Question).one()
         assert q.chunk_id is None and q.stale  # kept, not lost
+
+
+def test_resplit_keeps_the_chunks_whose_text_is_unchanged(svc: Service, project: str, tmp_path: Path) -> None:
+    """A chunk that comes out of a new split with the same text keeps its row: its id, its questions (linked, not
+    stale) — so the work done on it is not redone; `changed_only` leaves documents split with these settings."""
+    doc_id = svc.ingest(project, [write(tmp_path / "a.md", SAMPLE)]).items[0].document_id
+    before = _chunks(svc, project, doc_id)
+    with svc.db.session() as s:
+        s.add(Question(project_id=before[0].project_id, chunk_id=before[0].id, text="第一节讲了什么？"))
+    out = svc.split(project, document_id=doc_id, strategy="recursive", force=True)
+    after = _chunks(svc, project, doc_id)
+    same = {c.text: c.id for c in before}.items() & {c.text: c.id for c in after}.items()
+    assert out.documents[0].kept_chunks == len(same) >= 1 and out.documents[0].unlinked_questions == 0
+    with svc.db.session() as s:
+        q = s.query(Question).one()
+        assert q.chunk_id == before[0].id and not q.stale
+    assert svc.split(project, strategy="recursive", changed_only=True).unchanged == 1  # split so just now
+    assert [d.document_id for d in svc.split(project, changed_only=True, force=True).documents] == [doc_id]  # markdown
+    again = svc.split(project, changed_only=True)
+    assert again.documents == [] and again.unchanged == 1
 
 
 def test_toc_per_document_and_project(svc: Service, project: str) -> None:

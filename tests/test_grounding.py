@@ -137,6 +137,8 @@ def test_dates(answer: str, source: str, missing: tuple[str, ...]) -> None:
         ("Revenue grew. Tencent's games did well.", "腾讯", OK),  # one word at a sentence start: not a name
         ("Its games, like Honor of Kings, did well.", "Honor of Kings", OK),
         ("Its games, like Honor of Kings, did well.", "Honor", ("Honor of Kings",)),
+        ("Brindle & Osk Coffee had revenue.", "Brindle & Osk Coffee had revenue of 23.9 million euros.", OK),
+        ("Brindle & Osk Coffee had revenue.", "Brindle Coffee had revenue", ("Brindle & Osk Coffee",)),
         # quoted names and titles
         ("推广“神会员”服务", "推广“神会员”服务等策略", OK),
         ("推广“超级会员”服务", "推广“神会员”服务等策略", ("超级会员",)),

@@ -82,10 +82,11 @@ def test_a_metric_sentence_becomes_a_question_about_that_metric() -> None:
 def test_english_text() -> None:
     chunk = ("The company sells industrial robots. Revenue rose 21.4% to $38.6 billion in Q2 2024. "
              "On March 3, 2024, the firm opened a plant with 1,200 workers.")
-    qas = PROVIDER.extract_questions(chunk, 5, "en")
-    assert qas[0].question == "Revenue rose what percentage to $38.6 billion in Q2 2024?"
+    qas = PROVIDER.extract_questions(chunk, 5, "en", "Acme Robotics > Results")
+    assert qas[0].question == "By what percentage did revenue rise in Q2 2024?"
+    assert qas[1].question == "Revenue rose by what percentage in Q2 2024?"
     assert qas[0].answer == "Revenue rose 21.4% to $38.6 billion in Q2 2024."
-    assert all(q.answer in chunk and q.question.endswith("?") for q in qas)
+    assert all(q.evidence in chunk and q.question.endswith("?") for q in qas)
 
 
 def test_empty_and_markup_only_input() -> None:

@@ -19,6 +19,7 @@ from loreforge.cli import generate as _generate  # noqa: F401
 from loreforge.cli import jobs as _jobs  # noqa: F401
 from loreforge.cli import local_models as _local_models  # noqa: F401
 from loreforge.cli import models as _models  # noqa: F401
+from loreforge.cli import pipeline as _pipeline  # noqa: F401
 from loreforge.cli import probes as _probes  # noqa: F401
 from loreforge.cli import projects as _projects  # noqa: F401
 from loreforge.cli import server as _server  # noqa: F401

@@ -111,20 +111,28 @@ def documents_delete(project_ref: str, document_id: int, yes: bool) -> None:
 @click.option("--overlap", type=int, help="split.overlap for this run.")
 @click.option("--separator", "custom_separator", help="split.custom_separator for this run.")
 @click.option("--tokenizer", help="split.tokenizer (local path) for this run.")
-@click.option("--force", is_flag=True, help="Re-split even where chunks have questions (they are kept, unlinked).")
+@click.option("--force", is_flag=True, help="Re-split even where chunks with questions change (those are kept, unlinked).")
+@click.option("--changed-only", is_flag=True, help="Only documents not split yet or split with other settings.")
 @json_option
-def split(project_ref: str, document_id: int | None, strategy: str | None, force: bool, as_json: bool, **opts: Any) -> None:
-    """(Re-)split PROJECT's documents with its settings, or with one-off overrides."""
+def split(project_ref: str, document_id: int | None, strategy: str | None, force: bool, changed_only: bool, as_json: bool,
+          **opts: Any) -> None:
+    """(Re-)split PROJECT's documents with its settings, or with one-off overrides. Chunks whose text does not
+    change keep their questions and answers."""
     overrides = {f"split.{k}": v for k, v in opts.items() if v is not None}
-    report = service().split(project_ref, document_id=document_id, strategy=strategy, overrides=overrides, force=force)
+    report = service().split(project_ref, document_id=document_id, strategy=strategy, overrides=overrides, force=force,
+                             changed_only=changed_only)
     if as_json:
         return render.as_json(report)
     for item in report.documents:
         click.echo(f"document {item.document_id} ({item.filename}): {item.chunks} chunks")
         for warning in item.warnings:
             click.echo(f"  warning: {warning}")
+        if item.kept_chunks:
+            click.echo(f"  {item.kept_chunks} chunks unchanged (their questions and answers kept)")
         if item.unlinked_questions:
             click.echo(f"  {item.unlinked_questions} questions unlinked and marked stale")
+    if report.unchanged:
+        click.echo(f"{report.unchanged} documents already split with these settings: left as they are")
     s = report.stats
     click.echo(f"{s.count} chunks ({report.strategy}); size min {s.min} / median {s.median:g} / mean {s.mean:g} / max {s.max}")
 

@@ -10,13 +10,19 @@ are ranked facts first: amounts and percentages, then dates, then other numbers,
 capitalised words), then the rest, each tier in reading order. A fact becomes a cloze question — the
 sentence up to the fact's clause with the figure replaced by 多少 / 何时 (how much / when) — and the answer
 is the sentence itself (cut to the clauses around the fact when it is long), always a substring of the chunk.
+
+English is asked as English is spoken (`loreforge.generate.extractive_en`): lines wrapped inside a paragraph
+do not end a sentence, "No. 7" and "Dr." do not either, and each fact becomes a wh-question and an in-place
+question about its named subject ("Who is the chief executive of Brindle & Osk Coffee?", "Quillmark employs
+how many people?") with a short answer naming that subject; pronouns are resolved to the chunk's entity (its
+nearest heading that is a name, or the last named subject). A fact it cannot ask that way is asked as a cloze.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from loreforge.settings.engine import ExtractiveSettings
 
@@ -24,6 +30,13 @@ FactKind = Literal["amount", "date", "number", "name"]
 _TIERS: dict[str, int] = {"amount": 0, "date": 1, "number": 2, "name": 3}
 
 _SENTENCE_END = re.compile(r"[。！？；!?;]+[”」』\"’）)]*|\.(?=\s|$)[”\"’)]*|\n+")
+# English: a line break inside a paragraph is a space; a sentence ends at . ! ? ; (not after an abbreviation or
+# an initial), at a blank line, or before a line that starts a block (heading, list item, table, quote).
+_SENTENCE_END_EN = re.compile(
+    r"(?<!\bNo)(?<!\bNos)(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bInc)(?<!\bLtd)(?<!\bCo)(?<!\bCorp)"
+    r"(?<!\bvs)(?<!\be\.g)(?<!\bi\.e)(?<!\bapprox)(?<!\b[A-Z])\.(?=\s|$)[”\"’)]*|[!?;]+[”\"’)]*"
+    r"|\n(?=[^\S\n]*(?:\n|[#>|*+-]|\d{1,3}[.)]\s))"
+)
 _LEAD_JUNK = " \t\u3000#>*-+|•·"
 _DATE = re.compile(
     r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?(?:第?[一二三四1-4]季度)?"
@@ -37,6 +50,11 @@ _UNIT = (
 )
 _AMOUNT = re.compile(r"(?:约|近|超|逾|超过)?[$¥€£]?\d[\d,]*(?:\.\d+)?(?P<unit>" + _UNIT + r")?")
 _NAME = re.compile(r"“[^”]{2,20}”|《[^》]{1,30}》|「[^」]{2,20}」|\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)+\b")
+# English names: capitalised words (joined by "&", "of", "and" between two names), a "No. 7" suffix; a single
+# capitalised word counts unless it starts the sentence.
+_NAME_EN = re.compile(
+    r"\b[A-Z][\w'’-]*(?:[ \t]*\n?[ \t]+(?:No\.\s*\d+|(?:&\s+|of\s+|and\s+(?=[A-Z]))?[A-Z][\w'’-]*))*"
+)
 _CLAUSE = re.compile(r"[，：:]|,(?!\d{3})")
 _UNCLOSED = re.compile(r"[（(][^）)]*$")
 _PAREN = re.compile(r"（[^（）]*）|\([^()]*\)")
@@ -72,14 +90,15 @@ class _Sentence:
         return min((_TIERS[f.kind] for f in self.facts), default=len(_TIERS))
 
 
-def _sentences(text: str, settings: ExtractiveSettings) -> list[_Sentence]:
+def _sentences(text: str, settings: ExtractiveSettings, language: str = "zh") -> list[_Sentence]:
     out: list[_Sentence] = []
     begin = 0
-    for match in _SENTENCE_END.finditer(text + "\n"):
+    ends = _SENTENCE_END_EN if language == "en" else _SENTENCE_END
+    for match in ends.finditer(text + "\n\n"):
         raw_end = min(match.end(), len(text))
         start, end = begin, min(match.start(), len(text)) if match.group().startswith("\n") else raw_end
         begin = raw_end
-        while start < end and text[start] in _LEAD_JUNK:
+        while start < end and (text[start] in _LEAD_JUNK or text[start].isspace()):
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
@@ -87,27 +106,36 @@ def _sentences(text: str, settings: ExtractiveSettings) -> list[_Sentence]:
         if len(piece) < settings.min_sentence_chars or "**" in piece or "|" in piece:
             continue
         line_start = text.rfind("\n", 0, start) + 1
-        if text[line_start:start].lstrip().startswith("#"):
+        if text[line_start:start].lstrip().startswith("#") or piece.lstrip().startswith("#"):
             continue  # a heading
         terminated = piece[-1] in "。！？；!?;.”\"’）)"
         if not terminated and len(piece) < 2 * settings.max_lead_chars:
             continue  # a title, byline or fragment
-        out.append(_Sentence(start, piece, _facts(piece)))
+        out.append(_Sentence(start, piece, _facts(piece, language)))
     return out
 
 
-def _facts(sentence: str) -> tuple[_Fact, ...]:
+def _facts(sentence: str, language: str = "zh") -> tuple[_Fact, ...]:
     facts: list[_Fact] = []
     taken = [False] * len(sentence)
     for m in _DATE.finditer(sentence):
         facts.append(_Fact("date", m.start(), m.end(), ""))
         taken[m.start():m.end()] = [True] * (m.end() - m.start())
+    names = list((_NAME_EN if language == "en" else _NAME).finditer(sentence))
+    in_name = [False] * len(sentence)
+    if language == "en":
+        for m in names:
+            if "No." in m.group():
+                in_name[m.start():m.end()] = [True] * (m.end() - m.start())
     for m in _AMOUNT.finditer(sentence):
-        if any(taken[m.start():m.end()]):
+        if any(taken[m.start():m.end()]) or any(in_name[m.start():m.end()]):
             continue
         unit = (m.group("unit") or "").strip()
         facts.append(_Fact("amount" if unit else "number", m.start(), m.end(), unit))
-    for m in _NAME.finditer(sentence):
+        taken[m.start():m.end()] = [True] * (m.end() - m.start())
+    for m in names:
+        if language == "en" and (m.start() == 0 or any(taken[m.start():m.end()]) or re.fullmatch(r"[A-Z]{1,3}", m.group())):
+            continue  # a sentence's first word, a figure's unit, an acronym
         facts.append(_Fact("name", m.start(), m.end(), ""))
     facts.sort(key=lambda f: (_TIERS[f.kind], f.start))
     return tuple(facts)
@@ -190,26 +218,92 @@ class Extractor:
     def __repr__(self) -> str:
         return "Extractor()"
 
-    def extract_questions(self, chunk_text: str, n: int, language: str) -> list[ExtractedQA]:
-        """Up to `n` question/answer pairs from `chunk_text`, facts first, in a deterministic order."""
-        sentences = sorted(_sentences(chunk_text, self._settings), key=lambda s: (s.tier, s.start))
-        rounds = max((len(s.facts) for s in sentences), default=0)
+    def extract_questions(self, chunk_text: str, n: int, language: str, heading: str = "") -> list[ExtractedQA]:
+        """Up to `n` question/answer pairs from `chunk_text`, facts first, in a deterministic order. `heading`
+        (the chunk's heading path) names what an English chunk is about when its sentences say "it"."""
+        sentences = _sentences(chunk_text, self._settings, language)
         out: list[ExtractedQA] = []
-        seen: set[str] = set()
+        subjects: dict[int, Any] = {}
+        if language == "en":
+            faq, answered = _faq_pairs(chunk_text, sentences)
+            out.extend(faq[:n])
+            sentences = [s for s in sentences if s.start not in answered and not s.text.rstrip().endswith("?")]
+            subjects = _subjects(chunk_text, sentences, heading)
+        ranked = sorted(sentences, key=lambda s: (s.tier, s.start))
+        rounds = max((len(s.facts) for s in ranked), default=0)
+        seen: set[str] = {qa.question for qa in out}
         for r in range(max(rounds, 1)):
-            for s in sentences:
+            for s in ranked:
                 if len(out) >= n:
                     return out
                 if r >= max(len(s.facts), 1):
                     continue
                 fact = s.facts[r] if s.facts else None
-                if r > 0 and fact is not None and fact.kind == "name":
+                if r > 0 and fact is not None and fact.kind == "name" and language != "en":
                     continue
-                question = _question(s, fact, language, self._settings)
-                if question in seen:
-                    continue
-                seen.add(question)
-                answer, offset = _answer(s, fact, self._settings)
-                fact_text = s.text[fact.start:fact.end] if fact else ""
-                out.append(ExtractedQA(question, answer, s.text, s.start + offset, fact_text))
+                asked = _english(s, fact, subjects[s.start]) if language == "en" else None
+                if asked is None:
+                    asked = [(_question(s, fact, language, self._settings), *_answer(s, fact, self._settings))]
+                for question, answer, offset in asked:
+                    if question in seen or len(out) >= n:
+                        continue
+                    seen.add(question)
+                    fact_text = s.text[fact.start:fact.end] if fact else ""
+                    out.append(ExtractedQA(question, answer, s.text, s.start + offset, fact_text))
         return out
+
+
+def _english(s: _Sentence, fact: _Fact | None, subjects: Any) -> list[tuple[str, str, int]] | None:
+    """(question, answer, answer offset) for one fact of one English sentence; [] when it is not asked (a name in
+    the subject, a fronted date: the sentence's other facts ask it); None: asked as a cloze."""
+    from loreforge.generate.english import Fact, english_qa, english_what_qa
+
+    if fact is None:
+        return [(q, qa.answer, 0) for qa in english_what_qa(s.text, subjects) for q in qa.questions] or None
+    qa = english_qa(s.text, Fact(fact.start, fact.end, fact.kind, fact.unit), subjects)
+    if qa is not None:
+        return [(q, qa.answer, 0) for q in qa.questions]
+    if fact.kind == "name" or (fact.kind == "date" and fact.start < 12):
+        return []
+    return None
+
+
+def _subjects(chunk_text: str, sentences: list[_Sentence], heading: str) -> dict[int, Any]:
+    """What each English sentence's subjects refer to (`english.Subjects`): pronouns to the last named subject
+    before it, else the chunk's nearest heading that is a name; bare "The X" to that heading."""
+    from loreforge.generate.english import Subjects, heading_topic, named_subject
+
+    topic = heading_topic(heading, chunk_text)
+    names = [m.group() for m in _NAME_EN.finditer(f"{heading}\n\n{chunk_text}") if " " in m.group()]
+    words = frozenset(w for name in names + [p for p in heading.split(" > ")] for w in name.split() if w[:1].isupper())
+    current = Subjects(topic, topic, words)
+    out: dict[int, Any] = {}
+    for s in sorted(sentences, key=lambda x: x.start):
+        named = named_subject(s.text, current)
+        if named:
+            current = Subjects(named, topic, words)
+        out[s.start] = current
+    return out
+
+
+def _faq_pairs(chunk_text: str, sentences: list[_Sentence]) -> tuple[list[ExtractedQA], set[int]]:
+    """An FAQ's own pairs: a question sentence and the sentences after it in its paragraph (up to two, up to the
+    next question) as the answer. Returns the pairs and the starts of the answer sentences."""
+    ordered = sorted(sentences, key=lambda s: s.start)
+    pairs: list[ExtractedQA] = []
+    answered: set[int] = set()
+    for i, s in enumerate(ordered):
+        if not s.text.rstrip().endswith("?"):
+            continue
+        parts: list[_Sentence] = []
+        end = s.start + len(s.text)
+        for nxt in ordered[i + 1:i + 3]:
+            if nxt.text.rstrip().endswith("?") or "\n\n" in chunk_text[end:nxt.start]:
+                break
+            parts.append(nxt)
+            end = nxt.start + len(nxt.text)
+        if parts:
+            span = chunk_text[parts[0].start:end]
+            pairs.append(ExtractedQA(" ".join(s.text.split()), " ".join(span.split()), span, parts[0].start, ""))
+            answered.update(p.start for p in parts)
+    return pairs, answered

@@ -71,6 +71,7 @@ class AnswerTask:
     chunk: str
     questions: list[tuple[int, str, str]]  # (question id, text, tag label)
     per_question: bool
+    heading: str = ""  # the chunk's heading path ("A > B"): what it is about
 
 
 @dataclass
@@ -263,7 +264,7 @@ class ExtractiveStrategy:
     async def questions(self, ctx: StageContext, task: QuestionTask) -> QuestionDraft:
         from loreforge.generate.questions import match_tag, text_language
 
-        qas = self.extractor.extract_questions(task.text, task.n, text_language(task.text, ctx.settings.language))
+        qas = self.extractor.extract_questions(task.text, task.n, text_language(task.text, ctx.settings.language), task.heading)
         tag = next((t for part in reversed(task.heading.split(" > ")) if (t := match_tag(part, ctx.labels))), "")
         pairs = [(qa.question, tag) for qa in qas if len(qa.question) <= QUESTION_MAX_CHARS]
         return QuestionDraft(pairs, len(qas), 0, 0, "extractive")
@@ -272,7 +273,7 @@ class ExtractiveStrategy:
         from loreforge.generate.dedup import similarity
         from loreforge.generate.questions import text_language
 
-        qas = self.extractor.extract_questions(task.chunk, 200, text_language(task.chunk, ctx.settings.language))
+        qas = self.extractor.extract_questions(task.chunk, 200, text_language(task.chunk, ctx.settings.language), task.heading)
         by_question = {qa.question: qa.answer for qa in qas}
         answers: dict[int, tuple[str, str]] = {}
         for qid, text, _ in task.questions:

@@ -100,7 +100,7 @@ class _Source:
         if not name.latin:
             return any(key in self.flat for key in name.keys)
         for key in name.keys:
-            words = r"[\s\-]*".join(re.escape(w) for w in key.split())
+            words = r"[\s\-&.'’]*".join(re.escape(w) for w in key.split())  # "Brindle & Osk", "St. Ives"
             if re.search(rf"(?<![{_LATIN}0-9]){words}(?![{_LATIN}0-9])", self.spaced):
                 return True
         return False

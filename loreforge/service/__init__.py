@@ -24,6 +24,7 @@ from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
 from loreforge.service.model_configs import ModelConfigActions
+from loreforge.service.pipeline import PipelineActions
 from loreforge.service.probes import ProbeActions
 from loreforge.service.projects import ProjectActions
 from loreforge.service.prompts import PromptActions
@@ -40,14 +41,14 @@ from loreforge.settings import AppConfig
 GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions, PipelineActions,
 )
 
 
 class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions, PipelineActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -150,6 +151,12 @@ ACTIONS: tuple[str, ...] = (
     "list_evals",
     "get_eval",
     "compare_evals",
+    # the one-command run (issue 12)
+    "run_pipeline",
+    "execute_pipeline",
+    "cancel_pipeline",
+    "list_pipelines",
+    "get_pipeline",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.

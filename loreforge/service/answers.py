@@ -39,6 +39,7 @@ class APayload:
     chunk: str
     questions: list[tuple[int, str, str]]  # (question id, text, tag label)
     input_hash: str
+    heading: str = ""
 
 
 def answer_groups(session: Session, row: Project, question_ids: list[int] | None, per_question: bool,
@@ -80,13 +81,13 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
     for chunk, qs in answer_groups(session, row, question_ids, per_question, force, question_filter):
         h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode)
         key = f"{'question:' + str(qs[0][0]) if per_question else 'chunk:' + str(chunk.id)}:{h[:16]}"
-        items.append((key, APayload(chunk.id, chunk.text, qs, h)))
+        items.append((key, APayload(chunk.id, chunk.text, qs, h, chunk.heading_path)))
 
     def context(job_id: int) -> StageContext:
         return StageContext(STAGE, row.id, job_id, settings, prompts, gen.config.options.options())
 
     async def work(strategy: Any, ctx: StageContext, p: APayload) -> Any:
-        return await strategy.answers(ctx, AnswerTask(p.chunk_id, p.chunk, p.questions, per_question))
+        return await strategy.answers(ctx, AnswerTask(p.chunk_id, p.chunk, p.questions, per_question, p.heading))
 
     def store(s: Session, _job_id: int, p: APayload, draft: Any) -> Stored:
         answered = [q for q in p.questions if q[0] in draft.answers]

@@ -173,14 +173,17 @@ class DatasetActions(ServiceBase):
             return BatchResult(matched=len(items), changed=changed)
 
     def check_dataset(self, project: str | int, filter: DatasetFilter | None = None) -> CheckReport:
-        """Grounding check without an LLM: every figure, date and name in each answer must be in its chunk."""
+        """Grounding check without an LLM: every figure, date and name in each answer must be in its chunk (its
+        text or its heading path)."""
         from loreforge.review import check_grounding
 
         failures: list[dict[str, Any]] = []
         with self.db.session() as session:
             row = lookups.project(session, project)
             items = matching(session, row, filter)
-            chunks = dict(session.execute(select(Chunk.id, Chunk.text).where(Chunk.id.in_({i.chunk_id for i in items if i.chunk_id}))).all())
+            rows = session.execute(select(Chunk.id, Chunk.heading_path, Chunk.text).where(Chunk.id.in_({i.chunk_id for i in items if i.chunk_id})))
+            # a chunk's headings are part of what it says ("## Brindle & Osk Coffee" above "Its app has ...")
+            chunks = {cid: f"{heading}\n{text}" if heading else text for cid, heading, text in rows}
             checked = 0
             for item in items:
                 source = chunks.get(item.chunk_id) if item.chunk_id else None

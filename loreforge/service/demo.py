@@ -15,9 +15,11 @@ from loreforge.views import DemoReport
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEMO_PROJECT = "demo"
+DEMO_RECIPE = EXAMPLES / "recipes" / "demo.yaml"  # the learning half: `loreforge run demo`
 
 
 def example_documents() -> list[Path]:
+    """The dataset half's documents: the files at the top of the examples folder (not the learning half's)."""
     return sorted(p for p in EXAMPLES.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
@@ -45,3 +47,4 @@ class DemoActions(ServiceBase):
             project=app.get_project(view.id), ingest=report, split=split, toc=app.toc(view.id),
             tags=sum(1 + len(t.children) for t in tags), questions=questions, answers=answers, grounding=grounding, export=export,
         )
+

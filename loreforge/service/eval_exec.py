@@ -153,6 +153,7 @@ def _headline(summary: dict[str, Any]) -> dict[str, Any]:
             "kind": summary["groups"].get("kind", {}), "set": summary["groups"].get("set", {}),
             "paired": {name: entry["all"] for name, entry in summary["paired"].items()},
             "paired_kind": {name: entry["kind"] for name, entry in summary["paired"].items()},
+            "paired_set": {name: entry["set"] for name, entry in summary["paired"].items()},
             "regressions": summary["regressions_total"], "wins": summary["wins_total"],
             "general_losses": len(summary["general_losses"]), "probes": summary["probes"]}
 

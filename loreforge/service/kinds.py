@@ -79,6 +79,11 @@ def _eval(app: Service, job: Job, background: bool) -> Any:
     return app.get_job(job.id)
 
 
+def _pipeline(app: Service, job: Job, background: bool) -> Any:
+    app.execute_pipeline(int((job.params or {})["pipeline_id"]), background=background)
+    return app.get_job(job.id)
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of long work: `plan` rebuilds a generation stage over unfinished items; `resume` reruns a kind
@@ -96,4 +101,5 @@ KINDS: dict[str, Kind] = {
     "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
     "eval": Kind("eval", resume=_eval),
+    "pipeline": Kind("pipeline", resume=_pipeline),
 }

@@ -71,10 +71,13 @@ def questions_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
     index, seen = DuplicateIndex(), {"last": 0}
 
     def refresh(s: Session) -> None:
-        """Questions stored since the last look (by this job or any other) join the near-duplicate index."""
-        rows = s.execute(select(Question.id, Question.text).where(Question.project_id == row.id, Question.id > seen["last"]).order_by(Question.id))
-        for qid, text in rows:
-            index.add(qid, text)
+        """Questions stored since the last look (by this job or any other) join the near-duplicate index; stale
+        ones (their chunk was replaced by a new split) do not: they must not keep the new chunks from being asked."""
+        rows = s.execute(select(Question.id, Question.text, Question.stale).where(Question.project_id == row.id, Question.id > seen["last"])
+                         .order_by(Question.id))
+        for qid, text, stale in rows:
+            if not stale:
+                index.add(qid, text)
             seen["last"] = qid
 
     refresh(session)

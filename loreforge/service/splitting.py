@@ -1,5 +1,7 @@
 """Split actions: (re-)split one document or all documents of a project with the project's settings or
-one-off overrides, writing Chunk rows. Questions on replaced chunks are kept (unlinked, marked stale)."""
+one-off overrides, writing Chunk rows. A chunk whose text comes out the same keeps its row — its id, questions
+and answers — so re-splitting never makes work already done (and paid for) stale; questions on chunks that are
+really replaced are kept, unlinked and marked stale."""
 
 from __future__ import annotations
 
@@ -61,22 +63,7 @@ def split_document(
     result = split_text(markdown, settings.split)
     rows: list[dict[str, Any]] = []
     for ordinal, span in enumerate(result.chunks):
-        rows.append(
-            {
-                "project_id": project.id,
-                "document_id": doc.id,
-                "ordinal": ordinal,
-                "text": span.text,
-                "start": span.start,
-                "end": span.end,
-                "heading_path": span.heading,
-                "size": span.size,
-                "overlap": span.overlap,
-                "carried": span.carried,
-                "edited": False,
-                "text_hash": text_hash(span.text),
-            }
-        )
+        rows.append(_chunk_row(project, doc, ordinal, span))
         if len(rows) >= INSERT_BATCH:
             session.execute(insert(Chunk), rows)
             rows = []
@@ -84,6 +71,45 @@ def split_document(
         session.execute(insert(Chunk), rows)
     doc.split_settings = settings.split.model_dump()
     return len(result.chunks), list(result.warnings)
+
+
+def resplit_document(
+    session: Session, project: Project, doc: Document, markdown: str, settings: ProjectSettings
+) -> tuple[int, list[str], int, int]:
+    """Split `doc` again over its existing chunks: a new chunk with the same text as an old one takes over the old
+    row (its questions and answers stay linked); the other old chunks go, their questions kept unlinked and stale.
+    Returns (chunk count, warnings, questions unlinked, chunks kept)."""
+    from loreforge.chunk import split_text
+
+    result = split_text(markdown, settings.split)
+    old: dict[str, list[int]] = {}
+    for cid, h in session.execute(select(Chunk.id, Chunk.text_hash).where(Chunk.document_id == doc.id).order_by(Chunk.ordinal)):
+        old.setdefault(h, []).append(cid)
+    fresh: list[dict[str, Any]] = []
+    kept: list[int] = []
+    for ordinal, span in enumerate(result.chunks):
+        row = _chunk_row(project, doc, ordinal, span)
+        reuse = old.get(row["text_hash"])
+        if reuse:
+            cid = reuse.pop(0)
+            kept.append(cid)
+            session.execute(update(Chunk).where(Chunk.id == cid).values(**{k: v for k, v in row.items() if k not in ("project_id", "document_id")}))
+        else:
+            fresh.append(row)
+    gone = select(Chunk.id).where(Chunk.document_id == doc.id, Chunk.id.not_in(kept) if kept else Chunk.id.is_not(None))
+    unlinked = unlink_questions(session, gone)
+    session.execute(delete(Chunk).where(Chunk.document_id == doc.id, Chunk.id.not_in(kept)) if kept else delete(Chunk).where(Chunk.document_id == doc.id))
+    for i in range(0, len(fresh), INSERT_BATCH):
+        session.execute(insert(Chunk), fresh[i:i + INSERT_BATCH])
+    doc.split_settings = settings.split.model_dump()
+    return len(result.chunks), list(result.warnings), unlinked, len(kept)
+
+
+def _chunk_row(project: Project, doc: Document, ordinal: int, span: Any) -> dict[str, Any]:
+    return {"project_id": project.id, "document_id": doc.id, "ordinal": ordinal, "text": span.text, "start": span.start,
+            "end": span.end, "heading_path": span.heading, "size": span.size, "overlap": span.overlap,
+            "carried": span.carried, "edited": False, "text_hash": text_hash(span.text)}
+
 
 def unlink_questions(session: Session, chunk_ids: Select[Any]) -> int:
     """Detach questions and dataset items from chunks about to go; they are kept and marked stale."""
@@ -103,10 +129,12 @@ class SplitActions(ServiceBase):
         strategy: str | None = None,
         overrides: dict[str, Any] | None = None,
         force: bool = False,
+        changed_only: bool = False,
     ) -> SplitReport:
         """Re-split documents. `strategy` and `overrides` (dotted `split.*` keys) apply to this run only.
-        Documents whose chunks already have questions are refused unless `force`, which keeps those
-        questions unlinked and marked stale."""
+        `changed_only`: only documents not split yet, or split with other settings. Chunks whose text does not
+        change keep their id, questions and answers. Documents where questions would be unlinked (their chunks
+        changing) are refused unless `force`, which keeps those questions unlinked and marked stale."""
         extra = dict(overrides or {})
         if strategy:
             extra["split.strategy"] = strategy
@@ -115,22 +143,30 @@ class SplitActions(ServiceBase):
             settings = lookups.settings(row, extra)
             query = select(Document).where(Document.project_id == row.id).order_by(Document.id)
             docs = [lookups.document(session, row, document_id)] if document_id is not None else list(session.scalars(query))
+            total = len(docs)
+            if changed_only:
+                docs = [d for d in docs if not _split_with(session, d, settings)]
             if not force:
                 refuse_if_questions(session, row, docs)
+            refs = [d.id for d in docs]
         items: list[SplitItem] = []
-        for doc_ref in docs:
+        for doc_id in refs:
             with self.db.session() as session:
                 row = lookups.project(session, project)
-                doc = lookups.document(session, row, doc_ref.id)
+                doc = lookups.document(session, row, doc_id)
                 markdown = (lookups.project_dir(self.config, row) / doc.markdown_path).read_text(encoding="utf-8")
-                unlinked = unlink_questions(session, select(Chunk.id).where(Chunk.document_id == doc.id))
-                session.execute(delete(Chunk).where(Chunk.document_id == doc.id))
-                count, warnings = split_document(session, row, doc, markdown, settings)
+                count, warnings, unlinked, kept = resplit_document(session, row, doc, markdown, settings)
                 del markdown
-                items.append(
-                    SplitItem(document_id=doc.id, filename=doc.filename, chunks=count, warnings=warnings, unlinked_questions=unlinked)
-                )
+                items.append(SplitItem(document_id=doc.id, filename=doc.filename, chunks=count, warnings=warnings,
+                                       unlinked_questions=unlinked, kept_chunks=kept))
         with self.db.session() as session:
             ids = [i.document_id for i in items]
             sizes = list(session.scalars(select(Chunk.size).where(Chunk.document_id.in_(ids)))) if ids else []
-        return SplitReport(strategy=settings.split.strategy, documents=items, stats=chunk_stats(sizes))
+        return SplitReport(strategy=settings.split.strategy, documents=items, stats=chunk_stats(sizes), unchanged=total - len(items))
+
+
+def _split_with(session: Session, doc: Document, settings: ProjectSettings) -> bool:
+    """Whether `doc` has chunks cut with exactly these split settings."""
+    if dict(doc.split_settings or {}) != settings.split.model_dump():
+        return False
+    return session.scalar(select(func.count()).select_from(Chunk).where(Chunk.document_id == doc.id)) > 0

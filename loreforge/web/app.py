@@ -67,6 +67,9 @@ def create_app(service: Service | None = None, server: ServerSettings | None = N
     from loreforge.web import routes_eval
 
     app.include_router(routes_eval.router, prefix="/api")
+    from loreforge.web import routes_pipeline
+
+    app.include_router(routes_pipeline.router, prefix="/api")
     app.include_router(routes_files.router, prefix="/api")
     swagger.install(app)
     from loreforge.web import ui

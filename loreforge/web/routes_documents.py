@@ -20,6 +20,7 @@ class SplitRequest(BaseModel):
     strategy: str | None = None
     overrides: dict[str, Any] = {}
     force: bool = False
+    changed_only: bool = False
 
 
 @router.post("/projects/{project}/documents", response_model=IngestReport)
@@ -55,7 +56,8 @@ def delete_document(project: str, document_id: int, s: Service = Depends(svc)) -
 
 @router.post("/projects/{project}/split", response_model=SplitReport)
 def split(project: str, body: SplitRequest, s: Service = Depends(svc)) -> SplitReport:
-    return s.split(project, document_id=body.document_id, strategy=body.strategy, overrides=body.overrides, force=body.force)
+    return s.split(project, document_id=body.document_id, strategy=body.strategy, overrides=body.overrides, force=body.force,
+                   changed_only=body.changed_only)
 
 
 @router.get("/projects/{project}/toc", response_model=ProjectToc)
