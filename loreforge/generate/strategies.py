@@ -82,6 +82,8 @@ class AnswerDraft:
     error: str | None = None
     raw: str | None = None
     fell_back: bool = False  # batched answers did not parse: answered one question at a time instead
+    cot_synthesized: int = 0  # chains of thought written by the one extra call (the model gave none)
+    cot_missing: int = 0  # answers still without one (that call failed)
 
 
 @dataclass(frozen=True)
@@ -152,16 +154,32 @@ class LLMStrategy:
 
     async def answers(self, ctx: StageContext, task: AnswerTask) -> AnswerDraft:
         if task.per_question:
-            return await self._one_by_one(ctx, task)
-        try:
-            return await self._batched(ctx, task)
-        except ParseFailure as failure:
-            draft = await self._one_by_one(ctx, task, prompt="answer_single")
-            draft.fell_back = True
-            if draft.error:
-                draft.error += f" (batched reply did not parse: {failure.reason})"
-                draft.raw = "\n\n".join(x for x in (failure.raw_output, draft.raw) if x)
-            return draft
+            draft = await self._one_by_one(ctx, task)
+        else:
+            try:
+                draft = await self._batched(ctx, task)
+            except ParseFailure as failure:
+                draft = await self._one_by_one(ctx, task, prompt="answer_single")
+                draft.fell_back = True
+                if draft.error:
+                    draft.error += f" (batched reply did not parse: {failure.reason})"
+                    draft.raw = "\n\n".join(x for x in (failure.raw_output, draft.raw) if x)
+        await self._chain_of_thought(ctx, task, draft)
+        return draft
+
+    async def _chain_of_thought(self, ctx: StageContext, task: AnswerTask, draft: AnswerDraft) -> None:
+        """Citation phrasing out of every chain of thought; with `answers.cot = ask`, the ones the model did not
+        give written by one more call for the whole item (`generate/cot.py`)."""
+        from loreforge.generate.cot import fill_missing
+
+        if ctx.settings.answers.cot == "off" or not draft.answers:
+            return
+        item = f"question:{task.questions[0][0]}" if task.per_question else f"chunk:{task.chunk_id}"
+        fill = await fill_missing(self.runner, ctx, task.chunk, {q[0]: q[1] for q in task.questions}, draft.answers, item,
+                                  synthesize=ctx.settings.answers.cot == "ask")
+        draft.cot_synthesized, draft.cot_missing = fill.synthesized, fill.missing
+        draft.tokens_in += fill.tokens_in
+        draft.tokens_out += fill.tokens_out
 
     async def _batched(self, ctx: StageContext, task: AnswerTask) -> AnswerDraft:
         from loreforge.generate.answers import AnswersReply, batched_messages, clean_answer

@@ -28,7 +28,7 @@ from loreforge.views import DatasetItemView, JobView
 
 STAGE = "answers"
 BATCH_MAX = 20
-PROMPTS = ("system", "answers_batched", "answer_single")
+PROMPTS = ("system", "answers_batched", "answer_single", "cot_synthesize")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
     cot_mode = settings.answers.cot
     items: list[tuple[str, Any]] = []
     for chunk, qs in answer_groups(session, row, question_ids, per_question, force):
-        h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode)
+        h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode,
+                       prompts["cot_synthesize"].hash if cot_mode == "ask" else "")
         key = f"{'question:' + str(qs[0][0]) if per_question else 'chunk:' + str(chunk.id)}:{h[:16]}"
         items.append((key, APayload(chunk.id, chunk.text, qs, h)))
 
@@ -99,14 +100,16 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
             question = s.get(Question, qid)
             if question is not None:
                 question.answered = True
-        counts = {"fell_back": 1} if draft.fell_back else {}
-        return Stored(draft.error, draft.raw, counts)
+        counts = {"fell_back": int(draft.fell_back), "cot_synthesized": draft.cot_synthesized, "cot_missing": draft.cot_missing}
+        return Stored(draft.error, draft.raw, {k: n for k, n in counts.items() if n})
 
     params = {"questions": question_ids if question_ids is not None else "unanswered", "mode": settings.answers.mode,
               "model": model, "provider": gen.config.provider, "force": force}
     items = not_done(session, row.id, STAGE, items, force)
     return StagePlan(STAGE, gen, items, params, context, work, store, force=force,
-                     notes={"fell_back": "{n} chunk(s) fell back to per-question answering (the batched reply did not parse)"})
+                     notes={"fell_back": "{n} chunk(s) fell back to per-question answering (the batched reply did not parse)",
+                            "cot_synthesized": "{n} answer(s) came without a chain of thought: written by one extra call per chunk",
+                            "cot_missing": "{n} answer(s) are still without a chain of thought (the extra call failed)"})
 
 
 REVIEW_RESET = {"confirmed": False, "rating": None, "score": None, "score_reason": "", "grounding": {}, "grounding_ok": None,

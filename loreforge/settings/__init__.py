@@ -121,8 +121,10 @@ class AnswerSettings(_Section):
     )
     cot: Literal["auto", "ask", "off"] = Field(
         "auto",
-        description="Chain of thought: auto keeps the model's own reasoning when it returns some; ask also asks "
-        "for reasoning explicitly; off keeps none.",
+        description="Chain of thought: auto keeps the model's own reasoning when it returns some; ask wants one on "
+        "every answer: asked for in the answer call itself, and answers that still come without one get it from one "
+        "extra call per chunk (never one per answer); off keeps none. Citation phrasing is taken out of every chain "
+        "of thought by rule.",
     )
 
 
