@@ -262,6 +262,7 @@ class QuestionView(BaseModel):
     tag: str
     stale: bool
     answered: bool
+    template_id: int | None = Field(None, description="The question template that made it")
     source: str
     model: str | None
     prompt_hash: str | None

@@ -22,6 +22,7 @@ from loreforge.cli import models as _models  # noqa: F401
 from loreforge.cli import probes as _probes  # noqa: F401
 from loreforge.cli import projects as _projects  # noqa: F401
 from loreforge.cli import server as _server  # noqa: F401
+from loreforge.cli import templates as _templates  # noqa: F401
 from loreforge.cli import training as _training  # noqa: F401
 from loreforge.cli.base import cli
 

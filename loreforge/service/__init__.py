@@ -31,6 +31,7 @@ from loreforge.service.questions import QuestionActions
 from loreforge.service.scoring import ScoringActions
 from loreforge.service.splitting import SplitActions
 from loreforge.service.tags import TagActions
+from loreforge.service.templates import TemplateActions
 from loreforge.service.text_input import guard_actions
 from loreforge.service.train_runs import RunActions
 from loreforge.service.training import TrainingActions
@@ -41,6 +42,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
+    TemplateActions,
 )
 
 
@@ -48,6 +50,7 @@ class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
+    TemplateActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -150,6 +153,12 @@ ACTIONS: tuple[str, ...] = (
     "list_evals",
     "get_eval",
     "compare_evals",
+    # every way Easy Dataset 1.7 makes data (issue 15): question templates
+    "add_template",
+    "list_templates",
+    "edit_template",
+    "delete_template",
+    "apply_template",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.

@@ -6,7 +6,7 @@ again (`force`) replaces the answer of its item in place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -37,6 +37,7 @@ class APayload:
     chunk: str
     questions: list[tuple[int, str, str]]  # (question id, text, tag label)
     input_hash: str
+    formats: dict[int, Any] = field(default_factory=dict)  # question id -> its template's AnswerFormat
 
 
 def answer_groups(session: Session, row: Project, question_ids: list[int] | None, per_question: bool,
@@ -73,17 +74,25 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
     prompt = prompts["answer_single" if per_question else "answers_batched"]
     cot_mode = settings.answers.cot
     items: list[tuple[str, Any]] = []
-    for chunk, qs in answer_groups(session, row, question_ids, per_question, force):
-        h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode,
-                       prompts["cot_synthesize"].hash if cot_mode == "ask" else "")
+    groups = answer_groups(session, row, question_ids, per_question, force)
+    formats = template_formats(session, [q[0] for _chunk, qs in groups for q in qs])
+    for chunk, qs in groups:
+        fmts = {q[0]: formats[q[0]] for q in qs if q[0] in formats}
+        extra = ([prompts["cot_synthesize"].hash] if cot_mode == "ask" else []) + ([sorted(fmts.items())] if fmts else [])
+        h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode, *extra)
         key = f"{'question:' + str(qs[0][0]) if per_question else 'chunk:' + str(chunk.id)}:{h[:16]}"
-        items.append((key, APayload(chunk.id, chunk.text, qs, h)))
+        items.append((key, APayload(chunk.id, chunk.text, qs, h, fmts)))
 
     def context(job_id: int) -> StageContext:
         return StageContext(STAGE, row.id, job_id, settings, prompts, gen.config.options.options())
 
     async def work(strategy: Any, ctx: StageContext, p: APayload) -> Any:
-        return await strategy.answers(ctx, AnswerTask(p.chunk_id, p.chunk, p.questions, per_question))
+        from loreforge.generate.templates import conform_draft, instruction
+
+        lang = settings.language
+        asked = [(qid, text + (instruction(p.formats[qid], lang) if qid in p.formats else ""), tag) for qid, text, tag in p.questions]
+        draft = await strategy.answers(ctx, AnswerTask(p.chunk_id, p.chunk, asked, per_question))
+        return conform_draft(draft, p.formats, lang)
 
     def store(s: Session, _job_id: int, p: APayload, draft: Any) -> Stored:
         answered = [q for q in p.questions if q[0] in draft.answers]
@@ -110,6 +119,18 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
                      notes={"fell_back": "{n} chunk(s) fell back to per-question answering (the batched reply did not parse)",
                             "cot_synthesized": "{n} answer(s) came without a chain of thought: written by one extra call per chunk",
                             "cot_missing": "{n} answer(s) are still without a chain of thought (the extra call failed)"})
+
+
+def template_formats(session: Session, question_ids: list[int]) -> dict[int, Any]:
+    """Question id -> the AnswerFormat of the template that made it (only questions a template made)."""
+    from loreforge.generate.templates import AnswerFormat
+    from loreforge.store.models import QuestionTemplate
+
+    if not question_ids:
+        return {}
+    rows = session.execute(select(Question.id, QuestionTemplate).join(QuestionTemplate, QuestionTemplate.id == Question.template_id)
+                           .where(Question.id.in_(question_ids)))
+    return {qid: AnswerFormat(t.answer_type, tuple(t.labels or ()), t.json_format, t.description) for qid, t in rows}
 
 
 REVIEW_RESET = {"confirmed": False, "rating": None, "score": None, "score_reason": "", "grounding": {}, "grounding_ok": None,

@@ -140,6 +140,23 @@ class Question(Timestamped, Provenance, Base):
     norm_text: Mapped[str] = mapped_column(Text, default="")  # normalised for near-duplicate detection
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # its chunk changed after it was written
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("question_templates.id", ondelete="SET NULL"), nullable=True, index=True)
+
+
+class QuestionTemplate(Timestamped, Base):
+    """A fixed question applied to every chunk (or image) of a project, with the answer type it wants: free
+    `text`, a `label` from `labels` (else "other"), or `json` in the user's `json_format` (an example value)."""
+
+    __tablename__ = "question_templates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20), default="text")  # text | image
+    answer_type: Mapped[str] = mapped_column(String(20), default="text")  # text | label | json
+    description: Mapped[str] = mapped_column(Text, default="")
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    json_format: Mapped[str] = mapped_column(Text, default="")
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DatasetItem(Timestamped, Provenance, Base):

@@ -1,0 +1,30 @@
+"""What the service layer returns for the data modes of issue 15 (question templates, chunk cleaning,
+genre–audience pairs, dialogues, distillation, images, PDF conversion): typed, JSON-ready views shared by the
+CLI (`--json`), the REST API and the Python API, beside `loreforge.views`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class TemplateView(BaseModel):
+    id: int
+    project_id: int
+    question: str
+    source: str = Field(description="text (every chunk) or image (every image)")
+    answer_type: str = Field(description="text, label (one of `labels`, else other) or json (shaped like `json_format`)")
+    description: str
+    labels: list[str]
+    json_format: str
+    ordinal: int
+    questions: int = Field(0, description="Questions this template made")
+    answered: int = Field(0, description="Of those, answered")
+    created_at: datetime
+
+
+class TemplateApplied(BaseModel):
+    template_id: int
+    created: int = Field(description="Questions made now")
+    existing: int = Field(description="Sources that already had this template's question")

@@ -1,0 +1,33 @@
+"""The migrations of issue 15's data modes go down and up again cleanly (0010 onwards, down to 0008)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import create_engine, inspect
+
+from loreforge.store.db import Database, alembic_config
+
+
+def _down(url: str, revision: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    engine.dispose()
+
+
+def test_data_mode_migrations_up_down_up(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    Database(url).dispose()
+    _down(url, "0008")
+    names = inspect(create_engine(url))
+    assert "question_templates" not in names.get_table_names()
+    assert "template_id" not in {c["name"] for c in names.get_columns("questions")}
+    db = Database(url)  # up again
+    tables = set(inspect(db.engine).get_table_names())
+    assert "question_templates" in tables
+    assert "template_id" in {c["name"] for c in inspect(db.engine).get_columns("questions")}
+    db.dispose()
