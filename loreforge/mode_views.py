@@ -5,6 +5,7 @@ CLI (`--json`), the REST API and the Python API, beside `loreforge.views`."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -28,3 +29,15 @@ class TemplateApplied(BaseModel):
     template_id: int
     created: int = Field(description="Questions made now")
     existing: int = Field(description="Sources that already had this template's question")
+
+
+class CleanDiffView(BaseModel):
+    chunk_id: int
+    cleaned: bool = Field(description="Whether the chunk was cleaned (else `original` and `text` are the same)")
+    original: str = Field(description="The text before its first cleaning")
+    text: str = Field(description="The text now")
+    diff: str = Field(description="A unified diff, original → now")
+    dropped: list[str] = Field(description="Figures, dates and names of the original that the cleaned text lost")
+    added: list[str] = Field(description="Figures, dates and names the cleaned text has and the original had not")
+    flagged: bool = Field(description="Figures changed: check the diff")
+    cleaning: dict[str, Any] = Field(description="How it was cleaned: source, model, prompt name and hash, tokens, rules")

@@ -79,6 +79,8 @@ class ChunkView(BaseModel):
     edited: bool
     questions: int = 0
     stale_questions: int = 0
+    cleaned: bool = Field(False, description="Cleaned (its original is kept: `chunks diff`)")
+    flagged: bool = Field(False, description="Its cleaning changed figures")
 
 
 class PageView(BaseModel, Generic[T]):

@@ -26,8 +26,10 @@ def test_data_mode_migrations_up_down_up(tmp_path: Path) -> None:
     names = inspect(create_engine(url))
     assert "question_templates" not in names.get_table_names()
     assert "template_id" not in {c["name"] for c in names.get_columns("questions")}
+    assert "original_text" not in {c["name"] for c in names.get_columns("chunks")}
     db = Database(url)  # up again
     tables = set(inspect(db.engine).get_table_names())
     assert "question_templates" in tables
     assert "template_id" in {c["name"] for c in inspect(db.engine).get_columns("questions")}
+    assert {"original_text", "cleaning"} <= {c["name"] for c in inspect(db.engine).get_columns("chunks")}
     db.dispose()

@@ -13,7 +13,7 @@ as a task (`QuestionTask`, `AnswerTask`, `ScoreTask`) and goes back as a draft t
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -25,7 +25,7 @@ from loreforge.prompts import Prompt
 from loreforge.providers.base import CallOptions, Completion
 from loreforge.settings import ProjectSettings
 
-STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping")
+STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean")
 QUESTION_MAX_CHARS = 500  # a longer "question" is not one; also keeps the (chunk, question) key indexable
 
 
@@ -45,6 +45,17 @@ class StageContext:
     def meta(self, prompt: str, item: str | None = None) -> CallMeta:
         p = self.prompts[prompt]
         return CallMeta(self.stage, p.name, p.hash, self.job_id, self.project_id, item)
+
+
+@dataclass(frozen=True)
+class StageWork:
+    """A stage kept in its own module (cleaning, genre–audience pairs, dialogues, distillation, images): how an LLM
+    does one item (given the runner), and how the offline strategy does it (None: it cannot — `check` says so
+    before any work starts). Strategies run it with `do`."""
+
+    stage: str
+    llm: Callable[[Runner, StageContext, Any], Awaitable[Any]]
+    offline: Callable[[Any, StageContext, Any], Awaitable[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,7 @@ class Strategy(Protocol):
     async def score(self, ctx: StageContext, task: ScoreTask) -> ScoreDraft: ...
     async def rewrite(self, ctx: StageContext, chunk: str, question: str, answer: str, advice: str) -> Rewrite: ...
     async def ping(self, ctx: StageContext) -> str: ...
+    async def do(self, ctx: StageContext, work: StageWork, task: Any) -> Any: ...
 
 
 def _clean(items: list[Any], ctx: StageContext) -> tuple[list[tuple[str, str]], dict[str, int]]:
@@ -253,6 +265,9 @@ class LLMStrategy:
         completion = await self.runner.call_text(messages, options=ctx.options, meta=ctx.meta("answer_optimize"))
         return Rewrite(clean_answer(completion.text), completion.usage.prompt_tokens, completion.usage.completion_tokens)
 
+    async def do(self, ctx: StageContext, work: StageWork, task: Any) -> Any:
+        return await work.llm(self.runner, ctx, task)
+
     async def ping(self, ctx: StageContext) -> str:
         messages = [{"role": "user", "content": "Reply with the single word: pong"}]
         return (await self.runner.call(messages, options=ctx.options, meta=CallMeta("test", "ping", "-"))).text
@@ -269,7 +284,7 @@ class ExtractiveStrategy:
     quality, clearly labelled (`source = extractive` on every row). Judging and rewriting need an LLM."""
 
     source = "extractive"
-    stages: ClassVar[frozenset[str]] = frozenset({"questions", "answers", "tags", "ping"})
+    stages: ClassVar[frozenset[str]] = frozenset({"questions", "answers", "tags", "ping", "clean"})
     children_from_headings = 6
     label_chars = 40
 
@@ -318,6 +333,11 @@ class ExtractiveStrategy:
 
     async def rewrite(self, ctx: StageContext, chunk: str, question: str, answer: str, advice: str) -> Rewrite:
         raise _needs_llm("rewrite")
+
+    async def do(self, ctx: StageContext, work: StageWork, task: Any) -> Any:
+        if work.offline is None:
+            raise _needs_llm(work.stage)
+        return await work.offline(self.extractor, ctx, task)
 
     async def ping(self, ctx: StageContext) -> str:
         return "extractive: no LLM, nothing to reach"

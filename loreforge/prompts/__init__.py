@@ -23,6 +23,7 @@ SPECS: dict[str, tuple[frozenset[str], str]] = {
     "answers_batched": (frozenset({"chunk", "questions", "cot"}), "Answer all questions of a chunk in one call."),
     "answer_single": (frozenset({"chunk", "question", "cot"}), "Answer one question with its chunk."),
     "cot_synthesize": (frozenset({"chunk", "pairs"}), "Write the chain of thought of answers the model gave none for (one call per chunk; `answers.cot = ask`)."),
+    "clean_chunk": (frozenset({"text"}), "Rewrite a chunk without its noise (headers, footers, page numbers, broken line wraps, ads), every fact kept."),
     "answer_optimize": (frozenset({"chunk", "question", "answer", "advice"}), "Rewrite an answer following advice."),
     "tags": (frozenset({"toc", "existing", "mode"}), "Build or revise the two-level domain tag tree from the TOC."),
     "judge": (frozenset({"chunk", "question", "answer"}), "Score a QA pair 0-5 against its chunk, with a reason."),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from loreforge.service.answers import AnswerActions
 from loreforge.service.base import ServiceBase
 from loreforge.service.chunks import ChunkActions
+from loreforge.service.cleaning import CleanActions
 from loreforge.service.dataset import DatasetActions, DatasetFilter
 from loreforge.service.demo import DemoActions
 from loreforge.service.documents import DocumentActions, Source, Upload
@@ -42,7 +43,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
-    TemplateActions,
+    TemplateActions, CleanActions,
 )
 
 
@@ -50,7 +51,7 @@ class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
-    TemplateActions,
+    TemplateActions, CleanActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -159,12 +160,16 @@ ACTIONS: tuple[str, ...] = (
     "edit_template",
     "delete_template",
     "apply_template",
+    # cleaning chunks
+    "clean_chunks",
+    "chunk_diff",
+    "restore_chunk",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
 ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
-    "atest_model", "alist_remote_models", "abuild_probes",
+    "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks",
 )
 
 # Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused

@@ -62,6 +62,13 @@ def _score(app: Service, session: Session, row: Project, job: Job, keys: list[st
                       params.get("min_score"), False)
 
 
+def _clean(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.cleaning import clean_plan
+
+    params = dict(job.params or {})
+    return clean_plan(app.config, app.secrets, session, row, ids_in(keys, "chunk"), params.get("model"), _offline(params), False)
+
+
 def _probe_reword(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
     from loreforge.service.probes import reword_retry
 
@@ -93,6 +100,7 @@ KINDS: dict[str, Kind] = {
     "questions": Kind("questions", plan=_questions),
     "answers": Kind("answers", plan=_answers),
     "score": Kind("score", plan=_score),
+    "clean": Kind("clean", plan=_clean),
     "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
     "eval": Kind("eval", resume=_eval),

@@ -103,6 +103,8 @@ class Chunk(Timestamped, Base):
     carried: Mapped[str] = mapped_column(Text, default="")
     edited: Mapped[bool] = mapped_column(Boolean, default=False)  # text no longer equals the document span
     text_hash: Mapped[str] = mapped_column(String(64))
+    original_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # before its first cleaning; None: never cleaned
+    cleaning: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # how it was cleaned, figures that changed
 
 
 class Tag(Timestamped, Base):
