@@ -47,5 +47,7 @@ FIELDS: tuple[FilterField, ...] = (
     FilterField("text", str, "Only items whose question or answer contains this text.", "--search"),
     FilterField("document_id", int, "Only items from this source document.", "--document"),
     FilterField("label", str, "Only items with this free label.", "--label"),
+    FilterField("ga_pair_id", int, "Only items made in this genre–audience pair.", "--ga-pair"),
+    FilterField("ga", bool, "Only items made with (or without) a genre–audience pair.", "--ga/--no-ga"),
 )
 SCORE_FIELDS = ("min_score", "max_score")

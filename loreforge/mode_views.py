@@ -41,3 +41,22 @@ class CleanDiffView(BaseModel):
     added: list[str] = Field(description="Figures, dates and names the cleaned text has and the original had not")
     flagged: bool = Field(description="Figures changed: check the diff")
     cleaning: dict[str, Any] = Field(description="How it was cleaned: source, model, prompt name and hash, tokens, rules")
+
+
+class GaPairView(BaseModel):
+    id: int
+    project_id: int
+    document_id: int
+    ordinal: int
+    genre_title: str
+    genre_description: str
+    audience_title: str
+    audience_description: str
+    active: bool
+    source: str = Field(description="llm (proposed), or manual (added or edited by hand: kept when proposed again)")
+    model: str | None
+    prompt_hash: str | None
+    tokens_in: int
+    tokens_out: int
+    questions: int = Field(0, description="Questions asked in this pair's style")
+    dataset_items: int = 0

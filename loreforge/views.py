@@ -265,6 +265,7 @@ class QuestionView(BaseModel):
     stale: bool
     answered: bool
     template_id: int | None = Field(None, description="The question template that made it")
+    ga_pair_id: int | None = Field(None, description="The genre–audience pair it was asked in")
     source: str
     model: str | None
     prompt_hash: str | None
@@ -321,6 +322,7 @@ class DatasetItemView(BaseModel):
     tokens_in: int
     tokens_out: int
     source_text: str | None = Field(None, description="The source chunk's text (in `show`)")
+    ga_pair_id: int | None = Field(None, description="The genre–audience pair it was made in")
 
 
 class BatchResult(BaseModel):

@@ -89,13 +89,16 @@ def questions() -> None:
 @click.argument("project_ref", metavar="PROJECT")
 @click.option("--chunks", help="Chunk ids (comma or space separated); default: all chunks.")
 @click.option("--force", is_flag=True, help="Ask again even where the same chunk, prompt and model were done.")
+@click.option("--ga/--no-ga", default=None, help="Multiply by the documents' active genre–audience pairs (default: ga.use_in_questions).")
 @model_option
 @provider_option
 @json_option
-def questions_generate(project_ref: str, chunks: str | None, force: bool, model: str | None, provider: str | None, as_json: bool) -> None:
-    """Generate questions for chunks (N per chunk from questions.chars_per_question)."""
+def questions_generate(project_ref: str, chunks: str | None, force: bool, ga: bool | None, model: str | None, provider: str | None,
+                       as_json: bool) -> None:
+    """Generate questions for chunks (N per chunk from questions.chars_per_question; N per active genre–audience pair)."""
     bar = render.ProgressLine("questions")
-    job = service().generate_questions(project_ref, chunk_ids=_ids(chunks), model=model, provider=provider, force=force, on_progress=bar)
+    job = service().generate_questions(project_ref, chunk_ids=_ids(chunks), model=model, provider=provider, force=force, on_progress=bar,
+                                       ga=ga)
     bar.close()
     render.job_outcome(job, as_json)
 

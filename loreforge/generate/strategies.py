@@ -25,7 +25,7 @@ from loreforge.prompts import Prompt
 from loreforge.providers.base import CallOptions, Completion
 from loreforge.settings import ProjectSettings
 
-STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean")
+STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean", "ga_pairs")
 QUESTION_MAX_CHARS = 500  # a longer "question" is not one; also keeps the (chunk, question) key indexable
 
 
@@ -74,6 +74,7 @@ class QuestionDraft:
     tokens_out: int
     model: str
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. {"too long": 1}
+    ga: list[int] = field(default_factory=list)  # with genre–audience pairs: each question's pair id (parallel to pairs)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class AnswerTask:
     chunk: str
     questions: list[tuple[int, str, str]]  # (question id, text, tag label)
     per_question: bool
+    preamble: str = ""  # put before the questions (the genre–audience styles they name)
 
 
 @dataclass
@@ -134,7 +136,7 @@ class Strategy(Protocol):
     async def do(self, ctx: StageContext, work: StageWork, task: Any) -> Any: ...
 
 
-def _clean(items: list[Any], ctx: StageContext) -> tuple[list[tuple[str, str]], dict[str, int]]:
+def clean_items(items: list[Any], ctx: StageContext) -> tuple[list[tuple[str, str]], dict[str, int]]:
     from loreforge.generate.questions import clean_questions
 
     q = ctx.settings.questions
@@ -159,7 +161,7 @@ class LLMStrategy:
         messages = question_messages(ctx.prompts["system"], ctx.prompts["questions"], task.text, task.n, ctx.labels,
                                      ctx.settings.language)
         result = await self.runner.call_json(messages, QuestionsReply, options=ctx.options, meta=ctx.meta("questions", f"chunk:{task.chunk_id}"))
-        pairs, dropped = _clean(result.value.questions, ctx)
+        pairs, dropped = clean_items(result.value.questions, ctx)
         usage = result.completion.usage
         return QuestionDraft(pairs[: max(task.n, task.n + task.n // 2)], len(result.value.questions), usage.prompt_tokens,
                              usage.completion_tokens, result.completion.model, dropped)
@@ -198,7 +200,7 @@ class LLMStrategy:
 
         ask_cot = ctx.settings.answers.cot == "ask"
         messages = batched_messages(ctx.prompts["system"], ctx.prompts["answers_batched"], task.chunk,
-                                    [q[1] for q in task.questions], ctx.settings.language, ask_cot)
+                                    [q[1] for q in task.questions], ctx.settings.language, ask_cot, task.preamble)
         result = await self.runner.call_json(messages, AnswersReply, options=ctx.options, meta=ctx.meta("answers_batched", f"chunk:{task.chunk_id}"))
         answers: dict[int, tuple[str, str]] = {}
         for item in result.value.answers:
@@ -220,7 +222,7 @@ class LLMStrategy:
         raws: list[str] = []
         for qid, text, _tag in task.questions:
             messages = single_messages(ctx.prompts["system"], ctx.prompts[prompt], task.chunk, text, ctx.settings.language,
-                                       ctx.settings.answers.cot == "ask")
+                                       ctx.settings.answers.cot == "ask", task.preamble)
             try:
                 completion = await self.runner.call_text(messages, options=ctx.options, meta=ctx.meta(prompt, f"question:{qid}"))
             except LoreForgeError as exc:
@@ -343,7 +345,7 @@ class ExtractiveStrategy:
         return "extractive: no LLM, nothing to reach"
 
 
-_WHAT = {"score": "Scoring", "rewrite": "Optimising an answer"}
+_WHAT = {"score": "Scoring", "rewrite": "Optimising an answer", "ga_pairs": "Proposing genre–audience pairs"}
 
 
 def _needs_llm(stage: str) -> UserError:

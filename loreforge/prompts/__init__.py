@@ -20,6 +20,8 @@ VAR = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 SPECS: dict[str, tuple[frozenset[str], str]] = {
     "system": (frozenset(), "System message shared by every generation call (kept identical for prefix caching)."),
     "questions": (frozenset({"chunk", "n", "tags"}), "Ask N questions of a chunk and pick each one's tag."),
+    "questions_ga": (frozenset({"chunk", "n", "tags", "pairs"}), "Ask N questions of a chunk in each active genre–audience pair's style, in one call."),
+    "ga_pairs": (frozenset({"text", "n"}), "Propose N genre–audience pairs from (the beginning of) a document."),
     "answers_batched": (frozenset({"chunk", "questions", "cot"}), "Answer all questions of a chunk in one call."),
     "answer_single": (frozenset({"chunk", "question", "cot"}), "Answer one question with its chunk."),
     "cot_synthesize": (frozenset({"chunk", "pairs"}), "Write the chain of thought of answers the model gave none for (one call per chunk; `answers.cot = ask`)."),

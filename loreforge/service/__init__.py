@@ -21,6 +21,7 @@ from loreforge.service.demo import DemoActions
 from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.evaluation import EvalActions
 from loreforge.service.exporting import ExportActions
+from loreforge.service.ga import GaActions
 from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
@@ -43,7 +44,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
-    TemplateActions, CleanActions,
+    TemplateActions, CleanActions, GaActions,
 )
 
 
@@ -51,7 +52,7 @@ class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
-    TemplateActions, CleanActions,
+    TemplateActions, CleanActions, GaActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -164,12 +165,18 @@ ACTIONS: tuple[str, ...] = (
     "clean_chunks",
     "chunk_diff",
     "restore_chunk",
+    # genre–audience pairs
+    "generate_ga_pairs",
+    "list_ga_pairs",
+    "add_ga_pair",
+    "edit_ga_pair",
+    "delete_ga_pair",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
 ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
-    "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks",
+    "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks", "agenerate_ga_pairs",
 )
 
 # Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused

@@ -17,6 +17,7 @@ from loreforge.secrets import SecretBox
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.service.dataset import item_view
+from loreforge.service.ga import question_styles
 from loreforge.service.llm import run_sync, with_strategy
 from loreforge.service.model_configs import generation
 from loreforge.service.prompts import load_prompts
@@ -38,6 +39,7 @@ class APayload:
     questions: list[tuple[int, str, str]]  # (question id, text, tag label)
     input_hash: str
     formats: dict[int, Any] = field(default_factory=dict)  # question id -> its template's AnswerFormat
+    styles: dict[int, Any] = field(default_factory=dict)  # question id -> the GaStyle of its genre–audience pair
 
 
 def answer_groups(session: Session, row: Project, question_ids: list[int] | None, per_question: bool,
@@ -75,23 +77,29 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
     cot_mode = settings.answers.cot
     items: list[tuple[str, Any]] = []
     groups = answer_groups(session, row, question_ids, per_question, force)
-    formats = template_formats(session, [q[0] for _chunk, qs in groups for q in qs])
+    asked = [q[0] for _chunk, qs in groups for q in qs]
+    formats, styles = template_formats(session, asked), question_styles(session, asked)
     for chunk, qs in groups:
         fmts = {q[0]: formats[q[0]] for q in qs if q[0] in formats}
+        mine = {q[0]: styles[q[0]] for q in qs if q[0] in styles}
         extra = ([prompts["cot_synthesize"].hash] if cot_mode == "ask" else []) + ([sorted(fmts.items())] if fmts else [])
+        extra += [sorted((qid, s.line("en")) for qid, s in mine.items())] if mine else []
         h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode, *extra)
         key = f"{'question:' + str(qs[0][0]) if per_question else 'chunk:' + str(chunk.id)}:{h[:16]}"
-        items.append((key, APayload(chunk.id, chunk.text, qs, h, fmts)))
+        items.append((key, APayload(chunk.id, chunk.text, qs, h, fmts, mine)))
 
     def context(job_id: int) -> StageContext:
         return StageContext(STAGE, row.id, job_id, settings, prompts, gen.config.options.options())
 
     async def work(strategy: Any, ctx: StageContext, p: APayload) -> Any:
+        from loreforge.generate.ga import answer_preamble
         from loreforge.generate.templates import conform_draft, instruction
 
         lang = settings.language
-        asked = [(qid, text + (instruction(p.formats[qid], lang) if qid in p.formats else ""), tag) for qid, text, tag in p.questions]
-        draft = await strategy.answers(ctx, AnswerTask(p.chunk_id, p.chunk, asked, per_question))
+        preamble, marks = answer_preamble(p.styles, [q[0] for q in p.questions], lang)
+        asked = [(qid, text + marks.get(qid, "") + (instruction(p.formats[qid], lang) if qid in p.formats else ""), tag)
+                 for qid, text, tag in p.questions]
+        draft = await strategy.answers(ctx, AnswerTask(p.chunk_id, p.chunk, asked, per_question, preamble))
         return conform_draft(draft, p.formats, lang)
 
     def store(s: Session, _job_id: int, p: APayload, draft: Any) -> Stored:
@@ -104,6 +112,7 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
                 source=gen.source, provider=gen.config.provider, model=draft.model or gen.config.model, prompt_name=used,
                 prompt_hash=prompts[used].hash, input_hash=p.input_hash,
                 tokens_in=share(draft.tokens_in, len(answered), i), tokens_out=share(draft.tokens_out, len(answered), i),
+                ga_pair_id=p.styles[qid].pair_id if qid in p.styles else None,
             )
             _put_item(s, row.id, qid, fields)
             question = s.get(Question, qid)

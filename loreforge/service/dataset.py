@@ -32,6 +32,8 @@ def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
         "stale": lambda v: DatasetItem.stale.is_(v),
         "text": lambda v: or_(DatasetItem.question.contains(v, autoescape=True), DatasetItem.answer.contains(v, autoescape=True)),
         "document_id": lambda v: DatasetItem.chunk_id.in_(select(Chunk.id).where(Chunk.document_id == v)),
+        "ga_pair_id": lambda v: DatasetItem.ga_pair_id == v,
+        "ga": lambda v: DatasetItem.ga_pair_id.is_not(None) if v else DatasetItem.ga_pair_id.is_(None),
     }
     for key, value in f.model_dump().items():
         if value is not None and key in conditions:

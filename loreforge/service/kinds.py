@@ -38,7 +38,8 @@ def _questions(app: Service, session: Session, row: Project, job: Job, keys: lis
     from loreforge.service.questions import questions_plan
 
     params = dict(job.params or {})
-    return questions_plan(app.config, app.secrets, session, row, ids_in(keys, "chunk"), params.get("model"), _offline(params), False)
+    return questions_plan(app.config, app.secrets, session, row, ids_in(keys, "chunk"), params.get("model"), _offline(params), False,
+                          params.get("ga"))
 
 
 def _answers(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
@@ -67,6 +68,12 @@ def _clean(app: Service, session: Session, row: Project, job: Job, keys: list[st
 
     params = dict(job.params or {})
     return clean_plan(app.config, app.secrets, session, row, ids_in(keys, "chunk"), params.get("model"), _offline(params), False)
+
+
+def _ga_pairs(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.ga import ga_plan
+
+    return ga_plan(app.config, app.secrets, session, row, ids_in(keys, "document"), (job.params or {}).get("model"), False)
 
 
 def _probe_reword(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
@@ -101,6 +108,7 @@ KINDS: dict[str, Kind] = {
     "answers": Kind("answers", plan=_answers),
     "score": Kind("score", plan=_score),
     "clean": Kind("clean", plan=_clean),
+    "ga_pairs": Kind("ga_pairs", plan=_ga_pairs),
     "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
     "eval": Kind("eval", resume=_eval),

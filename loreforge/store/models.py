@@ -143,6 +143,23 @@ class Question(Timestamped, Provenance, Base):
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # its chunk changed after it was written
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
     template_id: Mapped[int | None] = mapped_column(ForeignKey("question_templates.id", ondelete="SET NULL"), nullable=True, index=True)
+    ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
+
+
+class GaPair(Timestamped, Provenance, Base):
+    """One genre–audience pair of a document: the style (genre) and the reader (audience) questions and answers
+    are written in. Active pairs multiply question generation for the document's chunks."""
+
+    __tablename__ = "ga_pairs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    genre_title: Mapped[str] = mapped_column(String(300))
+    genre_description: Mapped[str] = mapped_column(Text, default="")
+    audience_title: Mapped[str] = mapped_column(String(300))
+    audience_description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class QuestionTemplate(Timestamped, Base):
@@ -184,6 +201,7 @@ class DatasetItem(Timestamped, Provenance, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
 
 
 class Secret(Timestamped, Base):

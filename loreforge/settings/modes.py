@@ -1,0 +1,24 @@
+"""Defaults of the data modes of issue 15 — genre–audience pairs (`ga.`), multi-turn dialogues (`dialogues.`),
+distillation (`distill.`), images (`images.`) and PDF conversion (`pdf.`). Part of the one settings object
+(`loreforge.settings`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class GaSettings(_Section):
+    pairs: int = Field(5, ge=1, le=20, description="Genre–audience pairs proposed per document by `ga generate`.")
+    max_chars: int = Field(
+        50_000, ge=1000, le=1_000_000,
+        description="Most characters of a document sent to propose its genre–audience pairs (its beginning).",
+    )
+    use_in_questions: bool = Field(
+        True,
+        description="Question generation multiplies by the document's active genre–audience pairs (N questions per "
+        "pair, in the pair's style, in one call per chunk); false: pairs are ignored.",
+    )
