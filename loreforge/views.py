@@ -323,6 +323,10 @@ class DatasetItemView(BaseModel):
     tokens_out: int
     source_text: str | None = Field(None, description="The source chunk's text (in `show`)")
     ga_pair_id: int | None = Field(None, description="The genre–audience pair it was made in")
+    kind: str = Field("qa", description="qa, or dialogue (earlier rounds in `history`; the last in question/answer)")
+    history: list[list[str]] | None = Field(None, description="Earlier [user, assistant] turns")
+    system: str = Field("", description="The item's own system prompt (a dialogue's)")
+    meta: dict[str, Any] | None = Field(None, description="A dialogue's roles, scenario and rounds")
 
 
 class BatchResult(BaseModel):

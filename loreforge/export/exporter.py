@@ -39,6 +39,7 @@ OUTPUT_NAMES = frozenset(
     {output_name(stem, ft) for stem in ("train", "val") for ft in EXTENSIONS}
     | {"validation", "dataset_dict.json", MANIFEST}
     | {"alpaca.json", "alpaca_val.json", "sharegpt.json", "sharegpt_val.json", "dataset_info.json"}
+    | {"dialogues.json", "dialogues_val.json"}
     | {"train_lora.yaml"}
 )
 
@@ -62,6 +63,7 @@ class Selection:
     train: frozenset[int]
     val: frozenset[int]
     warnings: tuple[str, ...] = ()
+    dialogues: frozenset[int] = frozenset()  # the ids of dialogues (kind "dialogue") among them
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Output:
     split: str  # "train" or "val"
     options: ExportOptions
     path: Path
+    accepts: Callable[[QAPair], bool] | None = None  # which pairs of its split it takes (None: all)
 
 
 def _describe_selection(manifest_extra: Mapping[str, Any]) -> str:
@@ -97,7 +100,8 @@ def select(pairs_factory: PairsFactory, options: ExportOptions, manifest_extra: 
             f"validation split is empty: {len(keys)} item(s) in too few {options.split_by}s to split "
             f"{options.val_size:g} off without sharing a {options.split_by}",
         )
-    return Selection(frozenset(train), frozenset(val), warnings)
+    dialogues = frozenset(k.id for k in keys if k.kind == "dialogue")
+    return Selection(frozenset(train), frozenset(val), warnings, dialogues)
 
 
 def prepare_out_dir(out_dir: Path, force: bool) -> Path:
@@ -147,7 +151,8 @@ def write_outputs(
                 continue
             tags[split][pair.tag] += 1
             for out, writer in by_split[split]:
-                writer.write(convert(pair, out.options))
+                if out.accepts is None or out.accepts(pair):
+                    writer.write(convert(pair, out.options))
         return [writer.close() for writer in writers], tags
     except BaseException as exc:
         for writer in writers:

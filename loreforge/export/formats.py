@@ -2,6 +2,10 @@
 
 Fed by the review stage (QAPair records); feeds the writers. Nothing here does I/O.
 
+A dialogue (`QAPair.kind` "dialogue") always carries its earlier rounds in the chat layouts, and its own system
+prompt when the export sets none; in alpaca and custom its rounds need `include_history` (the export service
+turns it on when the selection holds dialogues).
+
 Fields each format writes (for import, which maps them back; "cot" handling follows `ExportOptions.cot`:
 "think" prefixes the answer text with `<think>{cot}</think>\\n\\n` when the pair has a CoT, "field" adds a
 top-level `cot` string (empty when the pair has none), "none" drops the CoT):
@@ -10,7 +14,8 @@ top-level `cot` string (empty when the pair has none), "none" drops the CoT):
   system prompt is set), `history` ([[question, answer], ...] earlier turns; only with include_history,
   then on every record, possibly []), `cot` (cot="field").
 - **sharegpt**: `conversations` [{"from": "human"|"gpt", "value": ...}, ...] (earlier turns first when
-  include_history; the last two entries are the question and the answer), `system` (only when set),
+  include_history; the last two entries are the question and the answer), `system` (only when set; a
+  dialogue's own system prompt, without an export-wide one, is a leading {"from": "system"} turn),
   `cot` (cot="field").
 - **sharegpt-messages** (LLaMA Factory "sharegpt" formatting with OpenAI-style tags) and **messages**
   (OpenAI chat JSONL): `messages` [{"role": "system", "content"} (only when set), {"role": "user"},
@@ -51,7 +56,13 @@ def _add_cot_field(record: Record, pair: QAPair, options: ExportOptions) -> Reco
 
 
 def _history(pair: QAPair, options: ExportOptions) -> tuple[tuple[str, str], ...]:
-    return pair.history if options.include_history else ()
+    """Earlier turns written: with include_history, and always for a dialogue (its rounds are what it is)."""
+    return pair.history if options.include_history or pair.kind == "dialogue" else ()
+
+
+def _system(pair: QAPair, options: ExportOptions) -> str:
+    """The system prompt of a chat record: the export's, else a dialogue's own."""
+    return options.system_prompt or (pair.system if pair.kind == "dialogue" else "")
 
 
 def to_alpaca(pair: QAPair, options: ExportOptions) -> Record:
@@ -60,7 +71,7 @@ def to_alpaca(pair: QAPair, options: ExportOptions) -> Record:
         record["system"] = options.system_prompt
     if options.include_history:
         record["history"] = [[q, a] for q, a in pair.history]
-    return _add_cot_field(record, pair, options)
+    return _add_cot_field(record, pair, options)  # a dialogue's rounds need include_history (the export sets it)
 
 
 def to_sharegpt(pair: QAPair, options: ExportOptions) -> Record:
@@ -68,6 +79,8 @@ def to_sharegpt(pair: QAPair, options: ExportOptions) -> Record:
     for q, a in _history(pair, options):
         turns += [{"from": "human", "value": q}, {"from": "gpt", "value": a}]
     turns += [{"from": "human", "value": pair.question}, {"from": "gpt", "value": answer_text(pair, options)}]
+    if not options.system_prompt and _system(pair, options):  # a dialogue's own: a leading system turn, columns unchanged
+        turns.insert(0, {"from": "system", "value": _system(pair, options)})
     record: Record = {"conversations": turns}
     if options.system_prompt:
         record["system"] = options.system_prompt
@@ -77,8 +90,8 @@ def to_sharegpt(pair: QAPair, options: ExportOptions) -> Record:
 def chat_messages(pair: QAPair, options: ExportOptions) -> list[dict[str, str]]:
     """OpenAI-style messages: optional system, earlier turns, then the question and the answer."""
     messages: list[dict[str, str]] = []
-    if options.system_prompt:
-        messages.append({"role": "system", "content": options.system_prompt})
+    if _system(pair, options):
+        messages.append({"role": "system", "content": _system(pair, options)})
     for q, a in _history(pair, options):
         messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
     messages += [

@@ -25,7 +25,7 @@ from loreforge.prompts import Prompt
 from loreforge.providers.base import CallOptions, Completion
 from loreforge.settings import ProjectSettings
 
-STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean", "ga_pairs")
+STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean", "ga_pairs", "dialogues")
 QUESTION_MAX_CHARS = 500  # a longer "question" is not one; also keeps the (chunk, question) key indexable
 
 
@@ -286,7 +286,7 @@ class ExtractiveStrategy:
     quality, clearly labelled (`source = extractive` on every row). Judging and rewriting need an LLM."""
 
     source = "extractive"
-    stages: ClassVar[frozenset[str]] = frozenset({"questions", "answers", "tags", "ping", "clean"})
+    stages: ClassVar[frozenset[str]] = frozenset({"questions", "answers", "tags", "ping", "clean", "dialogues"})
     children_from_headings = 6
     label_chars = 40
 

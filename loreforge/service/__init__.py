@@ -18,6 +18,7 @@ from loreforge.service.chunks import ChunkActions
 from loreforge.service.cleaning import CleanActions
 from loreforge.service.dataset import DatasetActions, DatasetFilter
 from loreforge.service.demo import DemoActions
+from loreforge.service.dialogues import DialogueActions
 from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.evaluation import EvalActions
 from loreforge.service.exporting import ExportActions
@@ -44,7 +45,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
-    TemplateActions, CleanActions, GaActions,
+    TemplateActions, CleanActions, GaActions, DialogueActions,
 )
 
 
@@ -52,7 +53,7 @@ class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
-    TemplateActions, CleanActions, GaActions,
+    TemplateActions, CleanActions, GaActions, DialogueActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -171,12 +172,14 @@ ACTIONS: tuple[str, ...] = (
     "add_ga_pair",
     "edit_ga_pair",
     "delete_ga_pair",
+    # multi-turn dialogues
+    "generate_dialogues",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
 ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
-    "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks", "agenerate_ga_pairs",
+    "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks", "agenerate_ga_pairs", "agenerate_dialogues",
 )
 
 # Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused

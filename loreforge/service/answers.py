@@ -149,7 +149,7 @@ REVIEW_RESET = {"confirmed": False, "rating": None, "score": None, "score_reason
 def _put_item(s: Session, project_id: int, question_id: int, fields: dict[str, Any]) -> None:
     """The question's one dataset item: a new one, or — answered again — the old one with the new answer and its
     review reset (the new answer has not been confirmed, scored or checked)."""
-    item = s.scalar(select(DatasetItem).where(DatasetItem.question_id == question_id))
+    item = s.scalar(select(DatasetItem).where(DatasetItem.question_id == question_id, DatasetItem.kind == "qa"))
     if item is None:
         s.add(DatasetItem(project_id=project_id, question_id=question_id, **fields))
         s.flush()

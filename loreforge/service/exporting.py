@@ -49,6 +49,8 @@ class ExportActions(ServiceBase):
             row = lookups.project(session, project)
             name, project_id = row.name, row.id
         layout = "sharegpt-messages" if format == "llamafactory" else ("alpaca" if format == "hf" else format)
+        if layout in ("alpaca", "custom") and not options.get("include_history") and self._has_dialogues(project_id, f):
+            options["include_history"] = True  # a dialogue's earlier rounds travel in `history`
         opts = make_options(format=layout, file_type="hf" if format == "hf" else file_type, **options)
         described = f.model_dump(exclude_none=True)
         extra = {"project": name, "filters": described or "all items"}
@@ -63,6 +65,11 @@ class ExportActions(ServiceBase):
         return ExportReport(folder=str(result.out_dir), files=[str(p) for p in result.files], counts=dict(result.counts),
                             manifest=str(result.manifest_path))
 
+    def _has_dialogues(self, project_id: int, f: DatasetFilter) -> bool:
+        with self.db.session() as session:
+            query = _items_by_id(project_id, f).where(DatasetItem.kind == "dialogue").limit(1)
+            return session.execute(query).first() is not None
+
     def _stream_pairs(self, project_id: int, f: DatasetFilter) -> Iterator[QAPair]:
         """Dataset items as QAPairs, read in batches (an export of 300,000 items never holds them all)."""
         with self.db.session() as session:
@@ -75,7 +82,7 @@ class ExportActions(ServiceBase):
                     id=item.id, question=item.question, answer=item.answer, cot=item.cot, tag=item.tag,
                     chunk_id=item.chunk_id, document_id=document_id, confirmed=item.confirmed, rating=item.rating,
                     score=item.score, labels=tuple(item.labels or ()), model=item.model,
-                    history=tuple((str(q), str(a)) for q, a in (item.history or [])),
+                    history=tuple((str(q), str(a)) for q, a in (item.history or [])), kind=item.kind, system=item.system or "",
                 )
 
 

@@ -76,6 +76,14 @@ def _ga_pairs(app: Service, session: Session, row: Project, job: Job, keys: list
     return ga_plan(app.config, app.secrets, session, row, ids_in(keys, "document"), (job.params or {}).get("model"), False)
 
 
+def _dialogues(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.dialogues import OPTIONS, dialogues_plan
+
+    params = dict(job.params or {})
+    return dialogues_plan(app.config, app.secrets, session, row, ids_in(keys, "question"), {k: params.get(k) for k in OPTIONS},
+                          params.get("model"), _offline(params), False)
+
+
 def _probe_reword(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
     from loreforge.service.probes import reword_retry
 
@@ -109,6 +117,7 @@ KINDS: dict[str, Kind] = {
     "score": Kind("score", plan=_score),
     "clean": Kind("clean", plan=_clean),
     "ga_pairs": Kind("ga_pairs", plan=_ga_pairs),
+    "dialogues": Kind("dialogues", plan=_dialogues),
     "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
     "eval": Kind("eval", resume=_eval),

@@ -4,6 +4,8 @@ distillation (`distill.`), images (`images.`) and PDF conversion (`pdf.`). Part 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -22,3 +24,16 @@ class GaSettings(_Section):
         description="Question generation multiplies by the document's active genre–audience pairs (N questions per "
         "pair, in the pair's style, in one call per chunk); false: pairs are ignored.",
     )
+
+
+class DialogueSettings(_Section):
+    rounds: int = Field(3, ge=1, le=20, description="Rounds (a user message and the assistant's reply) of a dialogue.")
+    mode: Literal["whole", "turns"] = Field(
+        "whole",
+        description="whole: the whole dialogue in one call (a reply that cannot be used falls back to turns); turns: "
+        "one call per round (the reply and the next user message together).",
+    )
+    user_role: str = Field("user", min_length=1, max_length=100, description="Who asks, as the prompt names them.")
+    assistant_role: str = Field("assistant", min_length=1, max_length=100, description="Who answers, as the prompt names them.")
+    scenario: str = Field("", max_length=2000, description="The dialogue's setting, told to the model (empty: none).")
+    system_prompt: str = Field("", max_length=10_000, description="The system prompt stored with each dialogue (empty: none).")

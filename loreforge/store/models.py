@@ -180,10 +180,13 @@ class QuestionTemplate(Timestamped, Base):
 
 class DatasetItem(Timestamped, Provenance, Base):
     __tablename__ = "dataset_items"
+    # One generated item of each kind per question (the result key of answer and dialogue generation).
+    __table_args__ = (UniqueConstraint("question_id", "kind", name="uq_dataset_items_question_kind"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    # One generated item per question (the result key of answer generation); imported items have none.
-    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"), nullable=True, unique=True)
+    # The question it answers (a dialogue: the question it starts from); imported items have none.
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), default="qa", server_default="qa", index=True)  # qa | dialogue
     chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunks.id", ondelete="SET NULL"), nullable=True)
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
@@ -202,6 +205,7 @@ class DatasetItem(Timestamped, Provenance, Base):
     duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
     ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # a dialogue's roles, scenario, rounds
 
 
 class Secret(Timestamped, Base):
