@@ -60,3 +60,35 @@ class GaPairView(BaseModel):
     tokens_out: int
     questions: int = Field(0, description="Questions asked in this pair's style")
     dataset_items: int = 0
+
+
+class DistillTagView(BaseModel):
+    id: int
+    parent_id: int | None
+    label: str
+    depth: int = Field(description="0 for a topic")
+    source: str = Field(description="llm (made by the model) or manual")
+    model: str | None = None
+    questions: int = Field(0, description="Distilled questions of this tag")
+    items: int = Field(0, description="Of those, answered (distilled dataset items)")
+    children: list[DistillTagView] = []
+
+
+class DistillEstimateView(BaseModel):
+    levels: int
+    tags_per_level: int
+    questions_per_leaf: int
+    mode: str
+    tags: int = Field(description="Tags the tree will have below the topic")
+    leaves: int
+    questions: int
+    steps: dict[str, dict[str, int]] = Field(description="step -> calls, tokens_in, tokens_out (an estimate)")
+    calls: int
+    tokens: int
+
+
+class DistillRunView(BaseModel):
+    topic: str
+    jobs: list[Any] = Field(description="The jobs run (JobView), one per step; empty when started in the background")
+    tree: list[DistillTagView]
+    started_in_background: bool = False

@@ -327,6 +327,7 @@ class DatasetItemView(BaseModel):
     history: list[list[str]] | None = Field(None, description="Earlier [user, assistant] turns")
     system: str = Field("", description="The item's own system prompt (a dialogue's)")
     meta: dict[str, Any] | None = Field(None, description="A dialogue's roles, scenario and rounds")
+    distilled: bool = Field(False, description="Answered from the model's own knowledge (distillation): never grounded")
 
 
 class BatchResult(BaseModel):

@@ -14,6 +14,7 @@ from loreforge.cli import chunks as _chunks  # noqa: F401
 from loreforge.cli import cleaning as _cleaning  # noqa: F401
 from loreforge.cli import dataset as _dataset  # noqa: F401
 from loreforge.cli import dialogues as _dialogues  # noqa: F401
+from loreforge.cli import distill as _distill  # noqa: F401
 from loreforge.cli import documents as _documents  # noqa: F401
 from loreforge.cli import evaluate as _evaluate  # noqa: F401
 from loreforge.cli import export as _export  # noqa: F401

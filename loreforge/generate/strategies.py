@@ -25,7 +25,8 @@ from loreforge.prompts import Prompt
 from loreforge.providers.base import CallOptions, Completion
 from loreforge.settings import ProjectSettings
 
-STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean", "ga_pairs", "dialogues")
+STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean", "ga_pairs", "dialogues", "distill_tags",
+          "distill_questions", "distill_answers")
 QUESTION_MAX_CHARS = 500  # a longer "question" is not one; also keeps the (chunk, question) key indexable
 
 
@@ -345,7 +346,8 @@ class ExtractiveStrategy:
         return "extractive: no LLM, nothing to reach"
 
 
-_WHAT = {"score": "Scoring", "rewrite": "Optimising an answer", "ga_pairs": "Proposing genre–audience pairs"}
+_WHAT = {"score": "Scoring", "rewrite": "Optimising an answer", "ga_pairs": "Proposing genre–audience pairs",
+         "distill_tags": "Distillation", "distill_questions": "Distillation", "distill_answers": "Distillation"}
 
 
 def _needs_llm(stage: str) -> UserError:

@@ -19,6 +19,8 @@ from loreforge.service.cleaning import CleanActions
 from loreforge.service.dataset import DatasetActions, DatasetFilter
 from loreforge.service.demo import DemoActions
 from loreforge.service.dialogues import DialogueActions
+from loreforge.service.distill import DistillActions
+from loreforge.service.distill_tree import DistillTreeActions
 from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.evaluation import EvalActions
 from loreforge.service.exporting import ExportActions
@@ -45,7 +47,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
-    TemplateActions, CleanActions, GaActions, DialogueActions,
+    TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
 )
 
 
@@ -53,7 +55,7 @@ class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
-    TemplateActions, CleanActions, GaActions, DialogueActions,
+    TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -174,12 +176,23 @@ ACTIONS: tuple[str, ...] = (
     "delete_ga_pair",
     # multi-turn dialogues
     "generate_dialogues",
+    # distillation without documents
+    "distill_estimate",
+    "distill_run",
+    "distill_tags",
+    "distill_questions",
+    "distill_answers",
+    "list_distill_tags",
+    "add_distill_tag",
+    "rename_distill_tag",
+    "delete_distill_tag",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
 ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
     "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks", "agenerate_ga_pairs", "agenerate_dialogues",
+    "adistill_run", "adistill_tags", "adistill_questions", "adistill_answers",
 )
 
 # Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused

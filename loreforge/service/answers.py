@@ -114,7 +114,7 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
                 tokens_in=share(draft.tokens_in, len(answered), i), tokens_out=share(draft.tokens_out, len(answered), i),
                 ga_pair_id=p.styles[qid].pair_id if qid in p.styles else None,
             )
-            _put_item(s, row.id, qid, fields)
+            put_item(s, row.id, qid, fields)
             question = s.get(Question, qid)
             if question is not None:
                 question.answered = True
@@ -146,7 +146,7 @@ REVIEW_RESET = {"confirmed": False, "rating": None, "score": None, "score_reason
                 "duplicate_of": None, "stale": False}
 
 
-def _put_item(s: Session, project_id: int, question_id: int, fields: dict[str, Any]) -> None:
+def put_item(s: Session, project_id: int, question_id: int, fields: dict[str, Any]) -> None:
     """The question's one dataset item: a new one, or — answered again — the old one with the new answer and its
     review reset (the new answer has not been confirmed, scored or checked)."""
     item = s.scalar(select(DatasetItem).where(DatasetItem.question_id == question_id, DatasetItem.kind == "qa"))

@@ -35,6 +35,7 @@ def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
         "ga_pair_id": lambda v: DatasetItem.ga_pair_id == v,
         "ga": lambda v: DatasetItem.ga_pair_id.is_not(None) if v else DatasetItem.ga_pair_id.is_(None),
         "kind": lambda v: DatasetItem.kind == v,
+        "distilled": lambda v: DatasetItem.distilled.is_(v),
     }
     for key, value in f.model_dump().items():
         if value is not None and key in conditions:
@@ -154,7 +155,8 @@ class DatasetActions(ServiceBase):
             for item in items:
                 source = chunks.get(item.chunk_id) if item.chunk_id else None
                 if source is None:
-                    item.grounding, item.grounding_ok = {"ok": None, "reason": "no source chunk"}, None
+                    reason = "distilled: answered from the model's own knowledge" if item.distilled else "no source chunk"
+                    item.grounding, item.grounding_ok = {"ok": None, "reason": reason}, None  # never counted as grounded
                     continue
                 missing, seen = _turns_grounding(item, source)
                 checked += 1

@@ -91,7 +91,7 @@ def dialogues_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
         prompt = "dialogue" if draft.whole_rounds or not draft.turn_calls else "dialogue_turn"
         fields = dict(
             chunk_id=p.chunk_id, question=last_user, answer=last_answer, cot="", tag=p.tag, history=[list(t) for t in history],
-            system=d.system_prompt, ga_pair_id=p.ga_pair_id, source=gen.source, provider=gen.config.provider,
+            system=d.system_prompt, ga_pair_id=p.ga_pair_id, distilled=not p.chunk, source=gen.source, provider=gen.config.provider,
             model=draft.model or gen.config.model, prompt_name=prompt, prompt_hash=prompts[prompt].hash, input_hash=p.input_hash,
             tokens_in=draft.tokens_in, tokens_out=draft.tokens_out,
             meta={"rounds": len(draft.turns), "asked_rounds": d.rounds, "user_role": d.user_role, "assistant_role": d.assistant_role,

@@ -84,6 +84,46 @@ def _dialogues(app: Service, session: Session, row: Project, job: Job, keys: lis
                           params.get("model"), _offline(params), False)
 
 
+def _distill_tags(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.distill import tags_plan
+
+    params = dict(job.params or {})
+    overrides = {k: v for k, v in params.items() if k.startswith("distill.")}
+    plan = tags_plan(app.config, app.secrets, session, row, int(params["topic_id"]), overrides, params.get("model"))
+    if plan is None:
+        from loreforge.errors import UserError
+
+        raise UserError(f"Job {job.id} has nothing to retry: every tag of its tree is made")
+    return plan
+
+
+def _distill_questions(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.distill import questions_plan
+
+    params = dict(job.params or {})
+    overrides = {k: v for k, v in params.items() if k.startswith("distill.")}
+    return questions_plan(app.config, app.secrets, session, row, params.get("topic_id"), overrides, params.get("model"), False,
+                          ids_in(keys, "tag"))
+
+
+def _distill_answers(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.distill import answers_plan
+
+    params = dict(job.params or {})
+    qids = ids_in(keys, "question")
+    return answers_plan(app.config, app.secrets, session, row, params.get("topic_id"), params.get("model"), False, None if not qids else
+                        _group_questions(session, qids))
+
+
+def _group_questions(session: Session, first_ids: list[int]) -> list[int]:
+    """The unanswered distilled questions of the leaves whose batches begin with `first_ids` (a batch's key names its
+    first question)."""
+    from sqlalchemy import select
+
+    tags = set(session.scalars(select(Question.distill_tag_id).where(Question.id.in_(first_ids))))
+    return list(session.scalars(select(Question.id).where(Question.distill_tag_id.in_(tags), Question.answered.is_(False))))
+
+
 def _probe_reword(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
     from loreforge.service.probes import reword_retry
 
@@ -118,6 +158,9 @@ KINDS: dict[str, Kind] = {
     "clean": Kind("clean", plan=_clean),
     "ga_pairs": Kind("ga_pairs", plan=_ga_pairs),
     "dialogues": Kind("dialogues", plan=_dialogues),
+    "distill_tags": Kind("distill_tags", plan=_distill_tags),
+    "distill_questions": Kind("distill_questions", plan=_distill_questions),
+    "distill_answers": Kind("distill_answers", plan=_distill_answers),
     "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
     "eval": Kind("eval", resume=_eval),

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from loreforge.errors import ConfigError
 from loreforge.settings.engine import RunnerSettings
 from loreforge.settings.evaluation import EvalSettings
-from loreforge.settings.modes import DialogueSettings, GaSettings
+from loreforge.settings.modes import DialogueSettings, DistillSettings, GaSettings
 from loreforge.settings.probes import ProbeSettings
 
 SplitStrategy = Literal["markdown", "recursive", "fixed", "token", "custom"]
@@ -168,6 +168,7 @@ class ProjectSettings(_Section):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     ga: GaSettings = Field(default_factory=GaSettings)
     dialogues: DialogueSettings = Field(default_factory=DialogueSettings)
+    distill: DistillSettings = Field(default_factory=DistillSettings)
     language: Literal["zh", "en"] = Field("zh", description="Language of prompts and generated data: zh or en.")
 
 

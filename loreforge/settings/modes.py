@@ -37,3 +37,17 @@ class DialogueSettings(_Section):
     assistant_role: str = Field("assistant", min_length=1, max_length=100, description="Who answers, as the prompt names them.")
     scenario: str = Field("", max_length=2000, description="The dialogue's setting, told to the model (empty: none).")
     system_prompt: str = Field("", max_length=10_000, description="The system prompt stored with each dialogue (empty: none).")
+
+
+class DistillSettings(_Section):
+    levels: int = Field(2, ge=1, le=5, description="Levels of sub-tags under a distillation topic.")
+    tags_per_level: int = Field(5, ge=1, le=50, description="Sub-tags made under each tag of a distillation tree.")
+    questions_per_leaf: int = Field(5, ge=1, le=100, description="Questions asked of each leaf tag of a distillation tree.")
+    max_tags_per_call: int = Field(
+        60, ge=1, le=1000,
+        description="Most tags one call may make: a tag whose whole subtree fits is expanded to the bottom in one call, "
+        "else one level per call.",
+    )
+    mode: Literal["single", "multi", "both"] = Field(
+        "single", description="What `distill run` makes of the questions: single-turn answers, multi-turn dialogues, or both.",
+    )

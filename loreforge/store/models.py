@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -144,6 +145,20 @@ class Question(Timestamped, Provenance, Base):
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
     template_id: Mapped[int | None] = mapped_column(ForeignKey("question_templates.id", ondelete="SET NULL"), nullable=True, index=True)
     ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
+    distill_tag_id: Mapped[int | None] = mapped_column(ForeignKey("distill_tags.id", ondelete="SET NULL"), nullable=True, index=True)
+
+
+class DistillTag(Timestamped, Provenance, Base):
+    """A node of a distillation tree: the topic (depth 0, no parent) or a sub-tag; questions are asked of leaves."""
+
+    __tablename__ = "distill_tags"
+    __table_args__ = (UniqueConstraint("project_id", "parent_id", "label", name="uq_distill_tags_project_parent_label"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("distill_tags.id", ondelete="CASCADE"), nullable=True, index=True)
+    label: Mapped[str] = mapped_column(String(300))
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class GaPair(Timestamped, Provenance, Base):
@@ -206,6 +221,7 @@ class DatasetItem(Timestamped, Provenance, Base):
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
     ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # a dialogue's roles, scenario, rounds
+    distilled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # from the model's own knowledge
 
 
 class Secret(Timestamped, Base):
