@@ -281,11 +281,22 @@ class UsageRow(BaseModel):
     tokens_out: int
 
 
+class PerRow(BaseModel):
+    stage: str
+    what: str = Field(description="The rows the stage makes (questions, answers, dialogues, cleaned chunks, ...)")
+    rows: int
+    calls: int
+    tokens: int
+    calls_per_row: float | None
+    tokens_per_row: float | None
+
+
 class UsageView(BaseModel):
     by_model: list[UsageRow]
     by_stage: list[UsageRow]
     qa_pairs: int
     tokens_per_pair: float | None
+    per_row: list[PerRow] = Field([], description="Per stage: calls and tokens per row it made")
 
 
 class PromptView(BaseModel):

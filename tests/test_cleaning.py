@@ -104,6 +104,7 @@ def test_clean_through_the_llm_keeps_the_original_and_marks_questions_stale(svc:
     with svc.db.session() as s:
         assert [c.stage for c in s.query(LLMCall).all()] == ["clean"]
     assert svc.clean_chunks(proj).total == 0  # done: the same text, prompt and model is not cleaned twice
+    assert [(r.rows, r.calls) for r in svc.usage(proj).per_row if r.stage == "clean"] == [(1, 1)]
     restored = svc.restore_chunk(proj, chunk.id)
     assert restored.text == NOISY.strip() and not restored.cleaned
 

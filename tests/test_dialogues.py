@@ -81,6 +81,8 @@ def test_one_call_per_dialogue_stored_as_an_item(svc: Service, proj: str, fake: 
         assert {c.stage for c in s.query(LLMCall)} == {"dialogues"}
     assert svc.generate_dialogues(proj).total == 0  # every question has its dialogue: nothing is made twice
     assert svc.list_dataset(proj, filter=DatasetFilter(kind="qa")).total == 0
+    per_row = {r.stage: r for r in svc.usage(proj).per_row}
+    assert (per_row["dialogues"].rows, per_row["dialogues"].calls_per_row) == (2, 1.0)  # `loreforge usage`: calls per row
 
 
 def test_round_by_round_when_the_whole_reply_fails_or_stops_early(svc: Service, proj: str, fake: FakeLLM) -> None:

@@ -74,6 +74,8 @@ def test_run_makes_tree_questions_answers_and_dialogues(svc: Service, proj: str,
     items = svc.list_dataset(proj, filter=DatasetFilter(distilled=True), page_size=100).items
     assert len(items) == 16 and all(i.distilled and i.chunk_id is None for i in items)
     assert sorted(i.kind for i in items) == ["dialogue"] * 8 + ["qa"] * 8
+    per_row = {r.stage: (r.rows, r.calls) for r in svc.usage(proj).per_row}
+    assert per_row["distill_tags"] == (6, 1) and per_row["distill_questions"] == (8, 4) and per_row["distill_answers"] == (8, 4)
     qa = [i for i in items if i.kind == "qa"]
     assert qa[0].answer.startswith("知识答案") and qa[0].tag.startswith("电池-") and qa[0].prompt_hash
     check = svc.check_dataset(proj)

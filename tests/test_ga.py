@@ -86,6 +86,9 @@ def test_pairs_multiply_questions_in_one_call_per_chunk(svc: Service, proj: str,
     assert "下列问题按标注的风格作答" in prompt and "（按风格 1 作答）" in prompt
     items = svc.list_dataset(proj, page_size=1000).items
     assert {i.ga_pair_id for i in items} == active and len(items) == len(questions)
+    per_row = {r.stage: r for r in svc.usage(proj).per_row}
+    assert per_row["ga_pairs"].rows == 5 and per_row["ga_pairs"].calls == 1
+    assert per_row["questions"].rows == len(questions) and per_row["questions"].calls == len(chunks)
     one = svc.list_dataset(proj, filter=DatasetFilter(ga_pair_id=mine.id), page_size=1000)
     assert one.total == sum(q.ga_pair_id == mine.id for q in questions)
     svc.add_question(proj, chunks[0].id, "一个不属于任何风格的问题？")

@@ -9,7 +9,8 @@ from sqlalchemy import Integer, case, func, select
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.store.models import DatasetItem, LLMCall
-from loreforge.views import UsageRow, UsageView
+from loreforge.service.usage_rows import STAGE_ROWS
+from loreforge.views import PerRow, UsageRow, UsageView
 
 
 class UsageActions(ServiceBase):
@@ -34,5 +35,15 @@ class UsageActions(ServiceBase):
 
             by_model, by_stage = rows(LLMCall.model), rows(LLMCall.stage)
             pairs = session.scalar(select(func.count()).select_from(DatasetItem).where(DatasetItem.project_id == row.id)) or 0
+            per_row = [_per_row(r, *STAGE_ROWS[r.key], session, row.id) for r in by_stage if r.key in STAGE_ROWS]
         total = sum(r.tokens_in + r.tokens_out for r in by_stage)
-        return UsageView(by_model=by_model, by_stage=by_stage, qa_pairs=pairs, tokens_per_pair=round(total / pairs, 1) if pairs else None)
+        return UsageView(by_model=by_model, by_stage=by_stage, qa_pairs=pairs, tokens_per_pair=round(total / pairs, 1) if pairs else None,
+                         per_row=per_row)
+
+
+def _per_row(usage: UsageRow, what: str, count: Any, session: Any, project_id: int) -> PerRow:
+    """A stage's calls and tokens per row it made (rows counted in the store now)."""
+    made = count(session, project_id)
+    tokens = usage.tokens_in + usage.tokens_out
+    return PerRow(stage=usage.key, rows=made, what=what, calls=usage.calls, tokens=tokens,
+                  calls_per_row=round(usage.calls / made, 3) if made else None, tokens_per_row=round(tokens / made, 1) if made else None)
