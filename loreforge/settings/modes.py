@@ -51,3 +51,19 @@ class DistillSettings(_Section):
     mode: Literal["single", "multi", "both"] = Field(
         "single", description="What `distill run` makes of the questions: single-turn answers, multi-turn dialogues, or both.",
     )
+
+
+class ImageSettings(_Section):
+    max_file_mb: float = Field(20.0, gt=0, le=10_000, description="Largest image file accepted, in megabytes.")
+    max_pixels: int = Field(
+        80_000_000, ge=10_000, le=1_000_000_000,
+        description="Most pixels (width × height, read from the header before decoding) an image may have: the "
+        "decompression-bomb guard.",
+    )
+    questions_per_image: int = Field(3, ge=1, le=50, description="Questions (with their answers) a vision model writes per image.")
+    max_side: int = Field(
+        1600, ge=64, le=8192,
+        description="Longest side, in pixels, of an image as sent to the vision model (larger ones are scaled down for the "
+        "call; the stored file is unchanged).",
+    )
+    pdf_dpi: int = Field(144, ge=36, le=600, description="Resolution of PDF pages rendered as images.")

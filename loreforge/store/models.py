@@ -146,51 +146,7 @@ class Question(Timestamped, Provenance, Base):
     template_id: Mapped[int | None] = mapped_column(ForeignKey("question_templates.id", ondelete="SET NULL"), nullable=True, index=True)
     ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
     distill_tag_id: Mapped[int | None] = mapped_column(ForeignKey("distill_tags.id", ondelete="SET NULL"), nullable=True, index=True)
-
-
-class DistillTag(Timestamped, Provenance, Base):
-    """A node of a distillation tree: the topic (depth 0, no parent) or a sub-tag; questions are asked of leaves."""
-
-    __tablename__ = "distill_tags"
-    __table_args__ = (UniqueConstraint("project_id", "parent_id", "label", name="uq_distill_tags_project_parent_label"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("distill_tags.id", ondelete="CASCADE"), nullable=True, index=True)
-    label: Mapped[str] = mapped_column(String(300))
-    depth: Mapped[int] = mapped_column(Integer, default=0)
-    ordinal: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class GaPair(Timestamped, Provenance, Base):
-    """One genre–audience pair of a document: the style (genre) and the reader (audience) questions and answers
-    are written in. Active pairs multiply question generation for the document's chunks."""
-
-    __tablename__ = "ga_pairs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
-    ordinal: Mapped[int] = mapped_column(Integer, default=0)
-    genre_title: Mapped[str] = mapped_column(String(300))
-    genre_description: Mapped[str] = mapped_column(Text, default="")
-    audience_title: Mapped[str] = mapped_column(String(300))
-    audience_description: Mapped[str] = mapped_column(Text, default="")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-
-class QuestionTemplate(Timestamped, Base):
-    """A fixed question applied to every chunk (or image) of a project, with the answer type it wants: free
-    `text`, a `label` from `labels` (else "other"), or `json` in the user's `json_format` (an example value)."""
-
-    __tablename__ = "question_templates"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    question: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(20), default="text")  # text | image
-    answer_type: Mapped[str] = mapped_column(String(20), default="text")  # text | label | json
-    description: Mapped[str] = mapped_column(Text, default="")
-    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    json_format: Mapped[str] = mapped_column(Text, default="")
-    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"), nullable=True, index=True)
 
 
 class DatasetItem(Timestamped, Provenance, Base):
@@ -222,6 +178,7 @@ class DatasetItem(Timestamped, Provenance, Base):
     ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # a dialogue's roles, scenario, rounds
     distilled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # from the model's own knowledge
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"), nullable=True, index=True)
 
 
 class Secret(Timestamped, Base):
@@ -242,7 +199,8 @@ class ModelConfig(Timestamped, Base):
     base_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     api_key_ref: Mapped[str | None] = mapped_column(String(300), nullable=True)  # "env:VAR" or "secret:NAME"
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # temperature, max_tokens, top_p, extra_body
-    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)  # the active one of its type
+    type: Mapped[str] = mapped_column(String(20), default="text", server_default="text")  # text | vision
 
 
 class Job(Timestamped, Base):
@@ -445,3 +403,7 @@ class Probe(Base):
     source_question: Mapped[str | None] = mapped_column(Text, nullable=True)  # the training question it derives from
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # source, prompt name+hash, model, created
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The tables of the data modes of issue 15 (images, distillation trees, genre–audience pairs, question templates).
+from loreforge.store.mode_models import DistillTag, GaPair, Image, QuestionTemplate  # noqa: E402, F401
