@@ -50,6 +50,8 @@ FIELDS: tuple[FilterField, ...] = (
     FilterField("ga_pair_id", int, "Only items made in this genre–audience pair.", "--ga-pair"),
     FilterField("ga", bool, "Only items made with (or without) a genre–audience pair.", "--ga/--no-ga"),
     FilterField("distilled", bool, "Only items answered from the model's own knowledge (or from a source).", "--distilled/--sourced"),
+    FilterField("image_id", int, "Only items about this image.", "--image"),
+    FilterField("images", bool, "Only items about an image (or not).", "--images/--no-images"),
     FilterField("kind", str, "Only items of this kind: qa (a question and its answer) or dialogue (several rounds).", "--kind"),
 )
 SCORE_FIELDS = ("min_score", "max_score")

@@ -92,3 +92,35 @@ class DistillRunView(BaseModel):
     jobs: list[Any] = Field(description="The jobs run (JobView), one per step; empty when started in the background")
     tree: list[DistillTagView]
     started_in_background: bool = False
+
+
+class ImageView(BaseModel):
+    id: int
+    project_id: int
+    filename: str
+    format: str
+    width: int
+    height: int
+    size_bytes: int
+    origin: str = Field(description="file, folder, zip or pdf (a rendered page)")
+    document_id: int | None = None
+    page: int | None = None
+    content_hash: str
+    path: str = Field(description="The stored file (GET .../images/{id}/file serves it)")
+    questions: int = 0
+    dataset_items: int = 0
+    created_at: datetime
+
+
+class ImageImportItem(BaseModel):
+    filename: str
+    status: str = Field(description="added, duplicate or failed")
+    image_id: int | None = None
+    error: str | None = None
+
+
+class ImageImportReport(BaseModel):
+    items: list[ImageImportItem]
+    added: int
+    duplicates: int
+    failed: int

@@ -187,6 +187,7 @@ class ModelView(BaseModel):
     api_key: str | None = Field(description="How the key is referenced; a stored key is never shown")
     options: dict[str, Any]
     active: bool
+    type: str = Field("text", description="text, or vision (reads images); `active` is per type")
 
 
 class ModelTest(BaseModel):
@@ -266,6 +267,7 @@ class QuestionView(BaseModel):
     answered: bool
     template_id: int | None = Field(None, description="The question template that made it")
     ga_pair_id: int | None = Field(None, description="The genre–audience pair it was asked in")
+    image_id: int | None = Field(None, description="The image it is about")
     source: str
     model: str | None
     prompt_hash: str | None
@@ -339,6 +341,7 @@ class DatasetItemView(BaseModel):
     system: str = Field("", description="The item's own system prompt (a dialogue's)")
     meta: dict[str, Any] | None = Field(None, description="A dialogue's roles, scenario and rounds")
     distilled: bool = Field(False, description="Answered from the model's own knowledge (distillation): never grounded")
+    image_id: int | None = Field(None, description="The image it is about (image QA)")
 
 
 class BatchResult(BaseModel):

@@ -20,6 +20,7 @@ from loreforge.cli import evaluate as _evaluate  # noqa: F401
 from loreforge.cli import export as _export  # noqa: F401
 from loreforge.cli import ga as _ga  # noqa: F401
 from loreforge.cli import generate as _generate  # noqa: F401
+from loreforge.cli import images as _images  # noqa: F401
 from loreforge.cli import jobs as _jobs  # noqa: F401
 from loreforge.cli import local_models as _local_models  # noqa: F401
 from loreforge.cli import models as _models  # noqa: F401

@@ -6,6 +6,9 @@ Fed by the same two-pass export as `export_dataset`. Writes, in one streaming pa
   formatting with role/content tags), plus `alpaca_val.json` / `sharegpt_val.json` when split — the QA pairs;
 - `dialogues.json` (and `dialogues_val.json`), ShareGPT messages, when the selection holds multi-turn dialogues:
   the `dataset` of `train_lora.yaml` names them beside the alpaca entry (`<name>_alpaca,<name>_dialogues`);
+- `mllm.json` (and `mllm_val.json`), LLaMA Factory's multimodal ShareGPT entry `<name>_mllm`, when the selection holds
+  image QA items, with their images copied into `images/` (paths relative to the bundle, LLaMA Factory's default
+  `media_dir`); a vision model trains on it (`train_lora.yaml` stays on the text entries);
 - `dataset_info.json` with one entry per file, named `<name>_alpaca`, `<name>_sharegpt`,
   `<name>_alpaca_val`, `<name>_sharegpt_val`;
 - `train_lora.yaml`: the reference LoRA SFT recipe (`TrainRecipe`) on the alpaca entry, the validation
@@ -35,6 +38,7 @@ from typing import Any
 from loreforge.errors import ConfigError
 from loreforge.export.exporter import (
     MANIFEST,
+    copy_images,
     ExportResult,
     Output,
     PairsFactory,
@@ -44,6 +48,7 @@ from loreforge.export.exporter import (
     write_manifest,
     write_outputs,
 )
+from loreforge.export.formats import to_mllm
 from loreforge.export.options import ExportOptions, TrainRecipe
 from loreforge.records import QAPair
 
@@ -86,9 +91,17 @@ def sharegpt_entry(file_name: str) -> dict[str, Any]:
     }
 
 
-def dataset_info(prefix: str, options: ExportOptions, with_val: bool, dialogues: tuple[bool, bool] = (False, False)) -> dict[str, Any]:
-    """The dataset_info.json entries of a bundle; `dialogues` says whether the train and val splits hold dialogues
-    (each then gets a ShareGPT entry of its own, `<prefix>_dialogues` / `<prefix>_dialogues_val`)."""
+def mllm_entry(file_name: str) -> dict[str, Any]:
+    """LLaMA Factory's multimodal ShareGPT entry: `<image>` in the user turn, the image paths (relative to the bundle,
+    which LLaMA Factory's `media_dir` defaults to) in `images`."""
+    return {"file_name": file_name, "formatting": "sharegpt", "columns": {"messages": "messages", "images": "images"}, "tags": SHAREGPT_TAGS}
+
+
+def dataset_info(prefix: str, options: ExportOptions, with_val: bool, dialogues: tuple[bool, bool] = (False, False),
+                 images: tuple[bool, bool] = (False, False)) -> dict[str, Any]:
+    """The dataset_info.json entries of a bundle; `dialogues` and `images` say whether the train and val splits hold
+    dialogues or image QA items (each kind then gets an entry of its own: `<prefix>_dialogues`, `<prefix>_mllm`, and
+    their `_val` entries)."""
     info = {
         f"{prefix}_alpaca": alpaca_entry("alpaca.json", options),
         f"{prefix}_sharegpt": sharegpt_entry("sharegpt.json"),
@@ -100,6 +113,10 @@ def dataset_info(prefix: str, options: ExportOptions, with_val: bool, dialogues:
         info[f"{prefix}_dialogues"] = sharegpt_entry("dialogues.json")
     if dialogues[1]:
         info[f"{prefix}_dialogues_val"] = sharegpt_entry("dialogues_val.json")
+    if images[0]:
+        info[f"{prefix}_mllm"] = mllm_entry("mllm.json")
+    if images[1]:
+        info[f"{prefix}_mllm_val"] = mllm_entry("mllm_val.json")
     return info
 
 
@@ -198,7 +215,11 @@ def render_train_yaml(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val:
 
 
 def _qa(pair: QAPair) -> bool:
-    return pair.kind != "dialogue"
+    return pair.kind != "dialogue" and not pair.images
+
+
+def _image(pair: QAPair) -> bool:
+    return bool(pair.images)
 
 
 def _dialogue(pair: QAPair) -> bool:
@@ -212,6 +233,8 @@ def _bundle_outputs(out_dir: Path, options: ExportOptions, selection: Selection)
     outputs = [Output("train", alpaca, out_dir / "alpaca.json", _qa), Output("train", sharegpt, out_dir / "sharegpt.json", _qa)]
     if selection.dialogues & selection.train:
         outputs.append(Output("train", sharegpt, out_dir / "dialogues.json", _dialogue))
+    if selection.images & selection.train:
+        outputs.append(Output("train", sharegpt, out_dir / "mllm.json", _image, to_mllm))
     if selection.val:
         outputs += [
             Output("val", alpaca, out_dir / "alpaca_val.json", _qa),
@@ -219,6 +242,8 @@ def _bundle_outputs(out_dir: Path, options: ExportOptions, selection: Selection)
         ]
         if selection.dialogues & selection.val:
             outputs.append(Output("val", sharegpt, out_dir / "dialogues_val.json", _dialogue))
+        if selection.images & selection.val:
+            outputs.append(Output("val", sharegpt, out_dir / "mllm_val.json", _image, to_mllm))
     return outputs
 
 
@@ -253,12 +278,15 @@ def export_llamafactory(
     results, tags = write_outputs(pairs_factory, selection, outputs)
     with_val = bool(selection.val)
     names = {o.path.name for o in outputs}
-    info = dataset_info(prefix, options, with_val, ("dialogues.json" in names, "dialogues_val.json" in names))
+    info = dataset_info(prefix, options, with_val, ("dialogues.json" in names, "dialogues_val.json" in names),
+                        ("mllm.json" in names, "mllm_val.json" in names))
+    copy_images(pairs_factory, selection, out_dir)
     info_path = out_dir / DATASET_INFO
     info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     yaml_path = out_dir / TRAIN_YAML
     sets = (_entries(prefix, outputs, results, "train"), _entries(prefix, outputs, results, "val"))
-    train_rows = sum(r.count for o, r in zip(outputs, results, strict=True) if o.split == "train" and o.path.name != "sharegpt.json")
+    train_rows = sum(r.count for o, r in zip(outputs, results, strict=True)
+                     if o.split == "train" and o.path.name in ("alpaca.json", "dialogues.json"))
     yaml_path.write_text(render_train_yaml(prefix, out_dir, recipe, with_val, train_rows, sets), encoding="utf-8")
     warnings = list(selection.warnings)
     manifest_path, counts = write_manifest(

@@ -26,7 +26,7 @@ from loreforge.providers.base import CallOptions, Completion
 from loreforge.settings import ProjectSettings
 
 STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean", "ga_pairs", "dialogues", "distill_tags",
-          "distill_questions", "distill_answers")
+          "distill_questions", "distill_answers", "image_qa")
 QUESTION_MAX_CHARS = 500  # a longer "question" is not one; also keeps the (chunk, question) key indexable
 
 

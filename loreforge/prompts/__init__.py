@@ -29,6 +29,7 @@ SPECS: dict[str, tuple[frozenset[str], str]] = {
     "distill_tags": (frozenset({"path", "tag", "shape", "existing"}), "Make the sub-tags (and, when small, the whole subtree) of a distillation tag."),
     "distill_questions": (frozenset({"path", "tag", "n", "existing"}), "Ask N questions of a distillation leaf tag, none like the existing ones."),
     "distill_answers": (frozenset({"path", "questions", "cot"}), "Answer a leaf's distilled questions from the model's own knowledge, in one call."),
+    "image_qa": (frozenset({"ask", "templates"}), "Write N questions about an image with their answers, and answer its template questions, in one vision call."),
     "answers_batched": (frozenset({"chunk", "questions", "cot"}), "Answer all questions of a chunk in one call."),
     "answer_single": (frozenset({"chunk", "question", "cot"}), "Answer one question with its chunk."),
     "cot_synthesize": (frozenset({"chunk", "pairs"}), "Write the chain of thought of answers the model gave none for (one call per chunk; `answers.cot = ask`)."),

@@ -25,6 +25,7 @@ from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.evaluation import EvalActions
 from loreforge.service.exporting import ExportActions
 from loreforge.service.ga import GaActions
+from loreforge.service.images import ImageActions
 from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
@@ -48,6 +49,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
+    ImageActions,
 )
 
 
@@ -56,6 +58,7 @@ class Service(
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
+    ImageActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -186,13 +189,19 @@ ACTIONS: tuple[str, ...] = (
     "add_distill_tag",
     "rename_distill_tag",
     "delete_distill_tag",
+    # image QA
+    "add_images",
+    "list_images",
+    "get_image",
+    "delete_images",
+    "generate_image_qa",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
 ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
     "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks", "agenerate_ga_pairs", "agenerate_dialogues",
-    "adistill_run", "adistill_tags", "adistill_questions", "adistill_answers",
+    "adistill_run", "adistill_tags", "adistill_questions", "adistill_answers", "agenerate_image_qa",
 )
 
 # Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused

@@ -36,6 +36,8 @@ def apply_filter(query: Select[Any], f: DatasetFilter) -> Select[Any]:
         "ga": lambda v: DatasetItem.ga_pair_id.is_not(None) if v else DatasetItem.ga_pair_id.is_(None),
         "kind": lambda v: DatasetItem.kind == v,
         "distilled": lambda v: DatasetItem.distilled.is_(v),
+        "image_id": lambda v: DatasetItem.image_id == v,
+        "images": lambda v: DatasetItem.image_id.is_not(None) if v else DatasetItem.image_id.is_(None),
     }
     for key, value in f.model_dump().items():
         if value is not None and key in conditions:

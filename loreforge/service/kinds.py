@@ -124,6 +124,13 @@ def _group_questions(session: Session, first_ids: list[int]) -> list[int]:
     return list(session.scalars(select(Question.id).where(Question.distill_tag_id.in_(tags), Question.answered.is_(False))))
 
 
+def _image_qa(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    from loreforge.service.images import image_qa_plan
+
+    params = dict(job.params or {})
+    return image_qa_plan(app.config, app.secrets, session, row, ids_in(keys, "image"), params.get("n"), params.get("model"), False)
+
+
 def _probe_reword(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
     from loreforge.service.probes import reword_retry
 
@@ -161,6 +168,7 @@ KINDS: dict[str, Kind] = {
     "distill_tags": Kind("distill_tags", plan=_distill_tags),
     "distill_questions": Kind("distill_questions", plan=_distill_questions),
     "distill_answers": Kind("distill_answers", plan=_distill_answers),
+    "image_qa": Kind("image_qa", plan=_image_qa),
     "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
     "eval": Kind("eval", resume=_eval),

@@ -92,18 +92,29 @@ class TemplateActions(ServiceBase):
 
     def apply_template(self, project: str | int, template_id: int, chunk_ids: list[int] | None = None) -> TemplateApplied:
         """Put the template's question to every chunk (or the given ones) — or, for an image template, every image —
-        that does not have it yet. No model is called: answer them with `answers generate` (images: `images qa`)."""
+        that does not have it yet. No model is called: answer them with `answers generate` (images: `images qa`, which
+        answers them in its one call per image)."""
         with self.db.session() as session:
             row = lookups.project(session, project)
             t = template_row(session, row, template_id)
-            return _apply_to_chunks(session, row, t, chunk_ids)
+            return _apply_to_images(session, row, t) if t.source == "image" else _apply_to_chunks(session, row, t, chunk_ids)
+
+
+def _apply_to_images(session: Session, row: Project, t: QuestionTemplate) -> TemplateApplied:
+    from loreforge.service.questions import norm_text
+    from loreforge.store.models import Image
+
+    images = list(session.scalars(select(Image.id).where(Image.project_id == row.id).order_by(Image.id)))
+    have = set(session.scalars(select(Question.image_id).where(Question.template_id == t.id, Question.image_id.is_not(None))))
+    new = [i for i in images if i not in have]
+    session.add_all(Question(project_id=row.id, chunk_id=None, image_id=i, text=t.question, norm_text=norm_text(t.question),
+                             template_id=t.id, source="template", prompt_name="template") for i in new)
+    return TemplateApplied(template_id=t.id, created=len(new), existing=len(images) - len(new))
 
 
 def _apply_to_chunks(session: Session, row: Project, t: QuestionTemplate, chunk_ids: list[int] | None) -> TemplateApplied:
     from loreforge.service.questions import norm_text
 
-    if t.source != "text":
-        raise UserError(f"Template {t.id} is for images", hint="Apply it with `loreforge images qa` (it answers every image's template questions)")
     query = select(Chunk.id).where(Chunk.project_id == row.id).order_by(Chunk.document_id, Chunk.ordinal)
     if chunk_ids:
         query = query.where(Chunk.id.in_(chunk_ids))

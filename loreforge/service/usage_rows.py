@@ -24,7 +24,8 @@ STAGE_ROWS: dict[str, tuple[str, Callable[[Session, int], int]]] = {
     "questions": ("questions", lambda s, p: _count(s, select(Question.id).where(
         Question.project_id == p, Question.prompt_name.in_(("questions", "questions_ga"))))),
     "answers": ("answers", lambda s, p: _count(s, select(DatasetItem.id).where(
-        DatasetItem.project_id == p, DatasetItem.kind == "qa", DatasetItem.distilled.is_(False), DatasetItem.question_id.is_not(None)))),
+        DatasetItem.project_id == p, DatasetItem.kind == "qa", DatasetItem.distilled.is_(False), DatasetItem.question_id.is_not(None),
+        DatasetItem.image_id.is_(None)))),
     "clean": ("cleaned chunks", _cleaned),
     "ga_pairs": ("genre–audience pairs", lambda s, p: _count(s, select(GaPair.id).where(GaPair.project_id == p, GaPair.prompt_name == "ga_pairs"))),
     "dialogues": ("dialogues", lambda s, p: _count(s, select(DatasetItem.id).where(DatasetItem.project_id == p, DatasetItem.kind == "dialogue"))),
@@ -32,6 +33,8 @@ STAGE_ROWS: dict[str, tuple[str, Callable[[Session, int], int]]] = {
         DistillTag.project_id == p, DistillTag.prompt_name == "distill_tags"))),
     "distill_questions": ("distilled questions", lambda s, p: _count(s, select(Question.id).where(
         Question.project_id == p, Question.source == "distill"))),
+    "image_qa": ("image QA pairs", lambda s, p: _count(s, select(DatasetItem.id).where(
+        DatasetItem.project_id == p, DatasetItem.image_id.is_not(None)))),
     "distill_answers": ("distilled answers", lambda s, p: _count(s, select(DatasetItem.id).where(
         DatasetItem.project_id == p, DatasetItem.distilled.is_(True), DatasetItem.kind == "qa"))),
 }
