@@ -30,6 +30,8 @@ SPECS: dict[str, tuple[frozenset[str], str]] = {
     "distill_questions": (frozenset({"path", "tag", "n", "existing"}), "Ask N questions of a distillation leaf tag, none like the existing ones."),
     "distill_answers": (frozenset({"path", "questions", "cot"}), "Answer a leaf's distilled questions from the model's own knowledge, in one call."),
     "image_qa": (frozenset({"ask", "templates"}), "Write N questions about an image with their answers, and answer its template questions, in one vision call."),
+    "pdf_page": (frozenset(), "Transcribe one PDF page image as Markdown (the vision strategy of `pdf convert`)."),
+    "pdf_headings": (frozenset({"headings"}), "Set the level of every heading of a PDF transcribed page by page, in one call."),
     "answers_batched": (frozenset({"chunk", "questions", "cot"}), "Answer all questions of a chunk in one call."),
     "answer_single": (frozenset({"chunk", "question", "cot"}), "Answer one question with its chunk."),
     "cot_synthesize": (frozenset({"chunk", "pairs"}), "Write the chain of thought of answers the model gave none for (one call per chunk; `answers.cot = ask`)."),

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from loreforge.errors import ConfigError
 from loreforge.settings.engine import RunnerSettings
 from loreforge.settings.evaluation import EvalSettings
-from loreforge.settings.modes import DialogueSettings, DistillSettings, GaSettings, ImageSettings
+from loreforge.settings.modes import DialogueSettings, DistillSettings, GaSettings, ImageSettings, PdfSettings
 from loreforge.settings.probes import ProbeSettings
 
 SplitStrategy = Literal["markdown", "recursive", "fixed", "token", "custom"]
@@ -170,6 +170,7 @@ class ProjectSettings(_Section):
     dialogues: DialogueSettings = Field(default_factory=DialogueSettings)
     distill: DistillSettings = Field(default_factory=DistillSettings)
     images: ImageSettings = Field(default_factory=ImageSettings)
+    pdf: PdfSettings = Field(default_factory=PdfSettings)
     language: Literal["zh", "en"] = Field("zh", description="Language of prompts and generated data: zh or en.")
 
 

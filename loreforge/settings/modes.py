@@ -67,3 +67,22 @@ class ImageSettings(_Section):
         "call; the stored file is unchanged).",
     )
     pdf_dpi: int = Field(144, ge=36, le=600, description="Resolution of PDF pages rendered as images.")
+
+
+class PdfSettings(_Section):
+    strategy: Literal["vision", "mineru-api", "mineru-local"] = Field(
+        "vision",
+        description="How `pdf convert` turns a PDF into Markdown: vision (each page rendered and read by the vision model, "
+        "then one call that repairs the heading levels), mineru-api (the MinerU cloud API), mineru-local (a local MinerU "
+        "server's file_parse). Plain `ingest` extracts the text layer.",
+    )
+    repair_headings: bool = Field(True, description="vision: one more call that repairs the heading hierarchy across pages.")
+    mineru_api_url: str = Field("https://mineru.net", min_length=1, description="The MinerU API's base URL.")
+    mineru_model: str = Field("vlm", min_length=1, description="The MinerU API's model_version (pipeline or vlm).")
+    mineru_token_env: str = Field(
+        "MINERU_API_TOKEN", min_length=1,
+        description="Environment variable holding the MinerU API token when none is stored (`loreforge pdf mineru-key`).",
+    )
+    mineru_local_url: str = Field("http://127.0.0.1:8000", min_length=1, description="A local MinerU server (`mineru-api`).")
+    mineru_timeout_s: float = Field(900.0, gt=0, le=86_400, description="Longest wait for MinerU to convert one file, seconds.")
+    mineru_poll_s: float = Field(3.0, gt=0, le=600, description="Seconds between two looks at a MinerU API task.")

@@ -74,3 +74,18 @@ class QuestionTemplate(Timestamped, Base):
     labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     json_format: Mapped[str] = mapped_column(Text, default="")
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PdfPage(Timestamped, Provenance, Base):
+    """One converted page of a PDF (page 0: the whole file, from MinerU), kept until its document is made."""
+
+    __tablename__ = "pdf_pages"
+    __table_args__ = (UniqueConstraint("project_id", "content_hash", "strategy", "page", name="uq_pdf_pages_project_hash_strategy_page"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(500))
+    strategy: Mapped[str] = mapped_column(String(20))  # vision | mineru-api | mineru-local
+    page: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)  # of the whole file
+    markdown: Mapped[str] = mapped_column(Text)

@@ -406,4 +406,4 @@ class Probe(Base):
 
 
 # The tables of the data modes of issue 15 (images, distillation trees, genre–audience pairs, question templates).
-from loreforge.store.mode_models import DistillTag, GaPair, Image, QuestionTemplate  # noqa: E402, F401
+from loreforge.store.mode_models import DistillTag, GaPair, Image, PdfPage, QuestionTemplate  # noqa: E402, F401
