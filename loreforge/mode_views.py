@@ -124,3 +124,15 @@ class ImageImportReport(BaseModel):
     added: int
     duplicates: int
     failed: int
+
+
+class PdfConvertView(BaseModel):
+    strategy: str
+    jobs: list[Any] = Field(description="The conversion job (JobView): a page per item (vision) or a file per item (MinerU)")
+    documents: list[Any] = Field(description="Per file (IngestItem): the document made, a duplicate, or why not")
+    started_in_background: bool = False
+
+
+class SecretStored(BaseModel):
+    name: str
+    stored: str = Field(description="How it is kept (never its value)")

@@ -24,13 +24,13 @@ def test_data_mode_migrations_up_down_up(tmp_path: Path) -> None:
     Database(url).dispose()
     _down(url, "0008")
     names = inspect(create_engine(url))
-    assert {"question_templates", "ga_pairs", "distill_tags", "images"}.isdisjoint(names.get_table_names())
+    assert {"question_templates", "ga_pairs", "distill_tags", "images", "pdf_pages"}.isdisjoint(names.get_table_names())
     assert {"ga_pair_id", "kind", "meta", "distilled", "image_id"}.isdisjoint({c["name"] for c in names.get_columns("dataset_items")})
     assert "template_id" not in {c["name"] for c in names.get_columns("questions")}
     assert "original_text" not in {c["name"] for c in names.get_columns("chunks")}
     db = Database(url)  # up again
     tables = set(inspect(db.engine).get_table_names())
-    assert {"question_templates", "ga_pairs", "distill_tags", "images"} <= tables
+    assert {"question_templates", "ga_pairs", "distill_tags", "images", "pdf_pages"} <= tables
     assert {"ga_pair_id", "kind", "meta", "distilled", "image_id"} <= {c["name"] for c in inspect(db.engine).get_columns("dataset_items")}
     assert "template_id" in {c["name"] for c in inspect(db.engine).get_columns("questions")}
     assert {"original_text", "cleaning"} <= {c["name"] for c in inspect(db.engine).get_columns("chunks")}

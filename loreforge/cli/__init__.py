@@ -24,6 +24,7 @@ from loreforge.cli import images as _images  # noqa: F401
 from loreforge.cli import jobs as _jobs  # noqa: F401
 from loreforge.cli import local_models as _local_models  # noqa: F401
 from loreforge.cli import models as _models  # noqa: F401
+from loreforge.cli import pdf as _pdf  # noqa: F401
 from loreforge.cli import probes as _probes  # noqa: F401
 from loreforge.cli import projects as _projects  # noqa: F401
 from loreforge.cli import server as _server  # noqa: F401

@@ -51,13 +51,14 @@ async def _json(resp: aiohttp.ClientResponse, what: str) -> Any:
         raise _fail(what, f"the reply is not JSON: {text[:200]!r}", "Check that the URL is a MinerU server") from None
 
 
-async def convert_api(path: Path, base_url: str, token: str, model: str, timeout_s: float, poll_s: float) -> MineruResult:
-    """Upload one PDF to the MinerU API, wait for it (at most `timeout_s`), and return its Markdown."""
+async def convert_api(path: Path, name: str, base_url: str, token: str, model: str, timeout_s: float, poll_s: float) -> MineruResult:
+    """Upload one PDF (`name`: the user's name for it) to the MinerU API, wait for it (at most `timeout_s`), and
+    return its Markdown."""
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {token}"}
     base = base_url.rstrip("/")
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=max(60.0, timeout_s))) as http:
-        body = {"files": [{"name": path.name, "data_id": path.stem[:100]}], "model_version": model}
+        body = {"files": [{"name": name, "data_id": path.stem[:100]}], "model_version": model}
         async with http.post(f"{base}/api/v4/file-urls/batch", json=body, headers=headers) as resp:
             data = await _json(resp, "upload request")
         batch, urls = _upload_target(data)
@@ -111,11 +112,11 @@ def full_markdown(archive: bytes) -> str:
         raise _fail("download", "the result is not a zip archive", "Retry the item", retryable=True) from None
 
 
-async def convert_local(path: Path, url: str, timeout_s: float) -> MineruResult:
-    """One PDF through a local MinerU server's `file_parse`."""
+async def convert_local(path: Path, name: str, url: str, timeout_s: float) -> MineruResult:
+    """One PDF (`name`: the user's name for it) through a local MinerU server's `file_parse`."""
     started = time.monotonic()
     form = aiohttp.FormData()
-    form.add_field("files", path.read_bytes(), filename=path.name, content_type="application/pdf")
+    form.add_field("files", path.read_bytes(), filename=name, content_type="application/pdf")
     form.add_field("return_md", "true")
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http:
@@ -126,7 +127,7 @@ async def convert_local(path: Path, url: str, timeout_s: float) -> MineruResult:
                     "Start it (`mineru-api --host 127.0.0.1 --port 8000`) or set pdf.mineru_local_url", retryable=True) from None
     markdown = _local_markdown(data)
     if not markdown.strip():
-        raise UserError(f"{path.name}: MinerU returned no text for it", hint="Check the PDF opens, or try the vision strategy")
+        raise UserError(f"{name}: MinerU returned no text for it", hint="Check the PDF opens, or try the vision strategy")
     return MineruResult(markdown, "local", time.monotonic() - started)
 
 

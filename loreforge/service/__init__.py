@@ -30,6 +30,7 @@ from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
 from loreforge.service.model_configs import ModelConfigActions
+from loreforge.service.pdf_convert import PdfActions
 from loreforge.service.probes import ProbeActions
 from loreforge.service.projects import ProjectActions
 from loreforge.service.prompts import PromptActions
@@ -49,7 +50,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
-    ImageActions,
+    ImageActions, PdfActions,
 )
 
 
@@ -58,7 +59,7 @@ class Service(
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
-    ImageActions,
+    ImageActions, PdfActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -195,13 +196,16 @@ ACTIONS: tuple[str, ...] = (
     "get_image",
     "delete_images",
     "generate_image_qa",
+    # PDF through a vision model or MinerU
+    "convert_pdf",
+    "set_mineru_key",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
 ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
     "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks", "agenerate_ga_pairs", "agenerate_dialogues",
-    "adistill_run", "adistill_tags", "adistill_questions", "adistill_answers", "agenerate_image_qa",
+    "adistill_run", "adistill_tags", "adistill_questions", "adistill_answers", "agenerate_image_qa", "aconvert_pdf",
 )
 
 # Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused

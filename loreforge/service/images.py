@@ -174,7 +174,7 @@ class ImageActions(ServiceBase):
         for source in sources:
             name = source.filename if isinstance(source, Upload) else Path(source).name
             try:
-                with _received(source, tmp_dir, settings) as path:
+                with received(source, tmp_dir, settings) as path:
                     for found in read_source(path, name, settings.images, settings.ingest):
                         items.append(self._add_one(project, found, settings))
             except IngestError as exc:
@@ -251,7 +251,7 @@ class ImageActions(ServiceBase):
 
 
 @contextmanager
-def _received(source: str | Path | Upload, tmp_dir: Path, settings: Any) -> Iterator[Path]:
+def received(source: str | Path | Upload, tmp_dir: Path, settings: Any) -> Iterator[Path]:
     """The path to read a source from: the path itself, or an upload received into a temporary file of its own (cut off
     past the size limit; the file keeps the upload's suffix, which says how to read it)."""
     from loreforge.ingest import storage

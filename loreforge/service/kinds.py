@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from loreforge.service import lookups
 from loreforge.service.stage_common import ids_in
 from loreforge.store.models import Job, Project, Question
 
@@ -131,6 +132,19 @@ def _image_qa(app: Service, session: Session, row: Project, job: Job, keys: list
     return image_qa_plan(app.config, app.secrets, session, row, ids_in(keys, "image"), params.get("n"), params.get("model"), False)
 
 
+def _pdf(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
+    """A PDF conversion's unfinished pages (or files) — from the files kept in the project folder; the document is
+    made by running `pdf convert` again (pages done are kept)."""
+    from loreforge.service.pdf_convert import FOLDER, keep_file, mineru_plan, pages_plan
+
+    params = dict(job.params or {})
+    folder = lookups.project_dir(app.config, row) / FOLDER
+    files = [keep_file(app.config, row, folder / f"{sha[:16]}.pdf", name) for name, sha in zip(params["files"], params["sha256"], strict=True)]
+    if params.get("strategy") == "vision":
+        return pages_plan(app.config, app.secrets, session, row, files, params.get("model"), False)
+    return mineru_plan(app.config, app.secrets, session, row, files, str(params["strategy"]), False)
+
+
 def _probe_reword(app: Service, session: Session, row: Project, job: Job, keys: list[str]) -> StagePlan:
     from loreforge.service.probes import reword_retry
 
@@ -169,6 +183,8 @@ KINDS: dict[str, Kind] = {
     "distill_questions": Kind("distill_questions", plan=_distill_questions),
     "distill_answers": Kind("distill_answers", plan=_distill_answers),
     "image_qa": Kind("image_qa", plan=_image_qa),
+    "pdf_pages": Kind("pdf_pages", plan=_pdf),
+    "pdf_mineru": Kind("pdf_mineru", plan=_pdf),
     "probe_reword": Kind("probe_reword", plan=_probe_reword),
     "train": Kind("train", resume=_train),
     "eval": Kind("eval", resume=_eval),

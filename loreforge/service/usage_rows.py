@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from loreforge.store.models import Chunk, DatasetItem, DistillTag, GaPair, Question
+from loreforge.store.models import Chunk, DatasetItem, DistillTag, GaPair, PdfPage, Question
 
 
 def _count(session: Session, query: object) -> int:
@@ -35,6 +35,8 @@ STAGE_ROWS: dict[str, tuple[str, Callable[[Session, int], int]]] = {
         Question.project_id == p, Question.source == "distill"))),
     "image_qa": ("image QA pairs", lambda s, p: _count(s, select(DatasetItem.id).where(
         DatasetItem.project_id == p, DatasetItem.image_id.is_not(None)))),
+    "pdf_pages": ("PDF pages read by the vision model", lambda s, p: _count(s, select(PdfPage.id).where(
+        PdfPage.project_id == p, PdfPage.strategy == "vision"))),
     "distill_answers": ("distilled answers", lambda s, p: _count(s, select(DatasetItem.id).where(
         DatasetItem.project_id == p, DatasetItem.distilled.is_(True), DatasetItem.kind == "qa"))),
 }

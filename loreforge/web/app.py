@@ -67,7 +67,7 @@ def create_app(service: Service | None = None, server: ServerSettings | None = N
     from loreforge.web import routes_eval
 
     app.include_router(routes_eval.router, prefix="/api")
-    from loreforge.web import routes_cleaning, routes_dialogues, routes_distill, routes_ga, routes_images, routes_templates
+    from loreforge.web import routes_cleaning, routes_dialogues, routes_distill, routes_ga, routes_images, routes_pdf, routes_templates
 
     app.include_router(routes_templates.router, prefix="/api")
     app.include_router(routes_cleaning.router, prefix="/api")
@@ -75,6 +75,7 @@ def create_app(service: Service | None = None, server: ServerSettings | None = N
     app.include_router(routes_dialogues.router, prefix="/api")
     app.include_router(routes_distill.router, prefix="/api")
     app.include_router(routes_images.router, prefix="/api")
+    app.include_router(routes_pdf.router, prefix="/api")
     app.include_router(routes_files.router, prefix="/api")
     swagger.install(app)
     if server is not None:
