@@ -124,3 +124,14 @@ def test_pairs_need_an_llm_and_bad_edits_are_refused(svc: Service, proj: str) ->
         svc.edit_ga_pair(proj, pair.id, genre_title="  ")
     svc.delete_ga_pair(proj, pair.id)
     assert svc.list_ga_pairs(proj) == []
+
+
+def test_a_document_whose_markdown_is_gone_fails_alone(svc: Service, fake: FakeLLM) -> None:
+    svc.create_project("two")
+    svc.ingest("two", examples())
+    svc.add_model("two", "custom", "fake-model", name="fake", base_url=fake.base_url)
+    docs = svc.list_documents("two")
+    Path(docs[0].markdown_path).unlink()
+    job = svc.generate_ga_pairs("two")
+    assert job.status == "completed_with_failures" and job.done == 1
+    assert "has no readable Markdown" in (job.failures[0].error or "") and "documents delete" in (job.failures[0].error or "")

@@ -80,7 +80,10 @@ def ga_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Projec
     for d in docs:
         if d.id in having and not force and document_ids is None:
             continue
-        text = (base / d.markdown_path).read_text(encoding="utf-8")[:limit]
+        try:
+            text = (base / d.markdown_path).read_text(encoding="utf-8")[:limit]
+        except OSError:
+            text = ""  # the item fails with the reason; the other documents go on
         h = input_hash(STAGE, d.text_hash, limit, n, prompts["system"].hash, prompts["ga_pairs"].hash, gen.model_key)
         items.append((f"document:{d.id}:{h[:16]}", GPayload(d.id, text, n, h)))
     work_def = StageWork(STAGE, llm_pairs)
@@ -89,6 +92,9 @@ def ga_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Projec
         return StageContext(STAGE, row.id, job_id, gen.settings, prompts, gen.config.options.options())
 
     async def work(strategy: Any, ctx: StageContext, p: GPayload) -> Any:
+        if not p.text.strip():
+            raise UserError(f"Document {p.document_id} has no readable Markdown (its file is missing or empty)",
+                            hint=f"Delete it and ingest the file again (`loreforge documents delete {row.name} {p.document_id}`)")
         return await strategy.do(ctx, work_def, PairsTask(p.document_id, p.text, p.n))
 
     def store(s: Session, _job_id: int, p: GPayload, draft: Any) -> Stored:

@@ -119,7 +119,12 @@ def image_qa_plan(config: AppConfig, secrets: SecretBox, session: Session, row: 
         return StageContext(STAGE, row.id, job_id, settings, prompts, gen.config.options.options())
 
     async def work(strategy: Any, ctx: StageContext, p: IPayload) -> Any:
-        url = data_url(Path(p.stored).read_bytes(), settings.images.max_side)
+        try:
+            data = Path(p.stored).read_bytes()
+        except OSError as exc:
+            raise IngestError(f"image {p.image_id}", f"its stored file {p.stored} cannot be read ({exc.strerror or exc})",
+                              hint="Delete the image and add it again") from None
+        url = data_url(data, settings.images.max_side)
         return await strategy.do(ctx, work_def, ImageQATask(p.image_id, url, p.n, [(qid, text) for qid, text, _f in p.templates]))
 
     def store(s: Session, _job_id: int, p: IPayload, draft: Any) -> Stored:
