@@ -14,7 +14,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,10 +31,11 @@ from loreforge.service.prompts import load_prompts
 from loreforge.service.stage_common import input_hash
 from loreforge.service.stages import Progress, StagePlan, Stored, alaunch, job_loop, not_done
 from loreforge.settings import AppConfig
+from loreforge.settings.modes import PdfSettings
 from loreforge.store.models import PdfPage, Project, Secret
 from loreforge.views import IngestItem, JobView
 
-STRATEGIES = ("vision", "mineru-api", "mineru-local")
+STRATEGIES: tuple[str, ...] = get_args(PdfSettings.model_fields["strategy"].annotation)
 FOLDER = "pdf"
 
 
