@@ -48,5 +48,11 @@ FIELDS: tuple[FilterField, ...] = (
     FilterField("text", str, "Only items whose question or answer contains this text.", "--search"),
     FilterField("document_id", int, "Only items from this source document.", "--document"),
     FilterField("label", str, "Only items with this free label.", "--label"),
+    FilterField("ga_pair_id", int, "Only items made in this genre–audience pair.", "--ga-pair"),
+    FilterField("ga", bool, "Only items made with (or without) a genre–audience pair.", "--ga/--no-ga"),
+    FilterField("distilled", bool, "Only items answered from the model's own knowledge (or from a source).", "--distilled/--sourced"),
+    FilterField("image_id", int, "Only items about this image.", "--image"),
+    FilterField("images", bool, "Only items about an image (or not).", "--images/--no-images"),
+    FilterField("kind", str, "Only items of this kind: qa (a question and its answer) or dialogue (several rounds).", "--kind"),
 )
 SCORE_FIELDS = ("min_score", "max_score")

@@ -85,3 +85,6 @@ class QAPair:
     source_text: str = ""  # the source chunk's text, when known
     model: str | None = None
     history: tuple[tuple[str, str], ...] = ()  # earlier (question, answer) turns, for multi-turn items
+    kind: str = "qa"  # "dialogue": a conversation — its earlier turns are always exported, with its own system prompt
+    system: str = ""  # the item's own system prompt (written for a dialogue when no export-wide one is given)
+    images: tuple[str, ...] = ()  # image QA: the stored image files (exports copy them into `images/` and name them so)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loreforge.errors import ConfigError, Forbidden, NeedsKey
-from loreforge.store.models import ModelConfig, Secret
+from loreforge.store.models import ModelConfig, Project, Secret
 
 KEY_FILE = "secret.key"
 MIN_PIECE = 8
@@ -141,6 +141,7 @@ def drop_orphans(session: Session) -> int:
     """Delete every stored secret no model config refers to (after a project and its configs are deleted)."""
     session.flush()
     used = set(session.scalars(select(ModelConfig.api_key_ref).where(ModelConfig.api_key_ref.like("secret:%"))))
+    used |= {f"secret:project{pid}:mineru" for pid in session.scalars(select(Project.id))}  # a project's MinerU token
     orphans = [row for row in session.scalars(select(Secret)) if f"secret:{row.name}" not in used]
     for row in orphans:
         session.delete(row)

@@ -80,6 +80,8 @@ class ChunkView(BaseModel):
     edited: bool
     questions: int = 0
     stale_questions: int = 0
+    cleaned: bool = Field(False, description="Cleaned (its original is kept: `chunks diff`)")
+    flagged: bool = Field(False, description="Its cleaning changed figures")
 
 
 class PageView(BaseModel, Generic[T]):
@@ -188,6 +190,7 @@ class ModelView(BaseModel):
     api_key: str | None = Field(description="How the key is referenced; a stored key is never shown")
     options: dict[str, Any]
     active: bool
+    type: str = Field("text", description="text, or vision (reads images); `active` is per type")
 
 
 class ModelTest(BaseModel):
@@ -265,6 +268,9 @@ class QuestionView(BaseModel):
     tag: str
     stale: bool
     answered: bool
+    template_id: int | None = Field(None, description="The question template that made it")
+    ga_pair_id: int | None = Field(None, description="The genre–audience pair it was asked in")
+    image_id: int | None = Field(None, description="The image it is about")
     source: str
     model: str | None
     prompt_hash: str | None
@@ -289,12 +295,23 @@ class UsagePoint(BaseModel):
     tokens: int
 
 
+class PerRow(BaseModel):
+    stage: str
+    what: str = Field(description="The rows the stage makes (questions, answers, dialogues, cleaned chunks, ...)")
+    rows: int
+    calls: int
+    tokens: int
+    calls_per_row: float | None
+    tokens_per_row: float | None
+
+
 class UsageView(BaseModel):
     by_model: list[UsageRow]
     by_stage: list[UsageRow]
     qa_pairs: int
     tokens_per_pair: float | None
     by_hour: list[UsagePoint] = Field([], description="Calls and tokens per hour, oldest first")
+    per_row: list[PerRow] = Field([], description="Per stage: calls and tokens per row it made")
 
 
 class PromptView(BaseModel):
@@ -332,6 +349,13 @@ class DatasetItemView(BaseModel):
     tokens_in: int
     tokens_out: int
     source_text: str | None = Field(None, description="The source chunk's text (in `show`)")
+    ga_pair_id: int | None = Field(None, description="The genre–audience pair it was made in")
+    kind: str = Field("qa", description="qa, or dialogue (earlier rounds in `history`; the last in question/answer)")
+    history: list[list[str]] | None = Field(None, description="Earlier [user, assistant] turns")
+    system: str = Field("", description="The item's own system prompt (a dialogue's)")
+    meta: dict[str, Any] | None = Field(None, description="A dialogue's roles, scenario and rounds")
+    distilled: bool = Field(False, description="Answered from the model's own knowledge (distillation): never grounded")
+    image_id: int | None = Field(None, description="The image it is about (image QA)")
 
 
 class BatchResult(BaseModel):

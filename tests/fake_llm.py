@@ -17,7 +17,8 @@ prints `READY <port>` once listening; GET /_stats gives counters, GET /_requests
 messages, POST /_reset clears them.
 
 Routes: POST /v1/chat/completions (JSON or SSE stream with usage), GET /v1/models, POST /api/chat (JSON or
-NDJSON stream), GET /api/tags. Faults, scripted per reply or drawn with a seeded probability: 429 with
+NDJSON stream), GET /api/tags. Vision requests (OpenAI content parts: text and `image_url`) are answered like any
+other: `Recorded.prompt` is their text, `Recorded.images` their image URLs, and usage counts each image. Faults, scripted per reply or drawn with a seeded probability: 429 with
 Retry-After, 500, latency with jitter, hangs (never answers; the handler is cancelled when the client
 drops, counted in `disconnected`), malformed JSON content, cut streams (connection closed mid-stream),
 truncated replies (the text cut short with `truncate_at`, the server still saying `finish_reason` "stop"),
@@ -46,6 +47,7 @@ from typing import Any
 from aiohttp import web
 
 MALFORMED_TEXT = "Sorry, I cannot produce that as JSON right now."
+IMAGE_TOKENS = 85  # what an image part counts for in the fake usage (OpenAI's low-detail figure)
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,22 @@ class Recorded:
 
     @property
     def prompt(self) -> str:
-        """The last user message's content."""
-        return next((m.get("content", "") for m in reversed(self.messages) if m.get("role") == "user"), "")
+        """The last user message's text (of a vision message: its text parts)."""
+        return next((content_text(m.get("content")) for m in reversed(self.messages) if m.get("role") == "user"), "")
+
+    @property
+    def images(self) -> list[str]:
+        """The image URLs (`data:image/png;base64,...`) of the last user message's image content parts."""
+        content = next((m.get("content") for m in reversed(self.messages) if m.get("role") == "user"), None)
+        return [p["image_url"]["url"] for p in content or [] if isinstance(p, dict) and p.get("type") == "image_url"] \
+            if isinstance(content, list) else []
+
+
+def content_text(content: Any) -> str:
+    """A message's text: the string, or the text parts of an OpenAI content-part list (vision messages)."""
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content or "")
 
 
 Responder = Callable[[Recorded], "Reply | str"]
@@ -321,7 +337,9 @@ class FakeLLM:
 
     @staticmethod
     def _usage(rec: Recorded, reply: Reply) -> dict[str, int]:
-        prompt = sum(len(m.get("content", "")) for m in rec.messages) // 2 + 1
+        images = sum(1 for m in rec.messages if isinstance(m.get("content"), list)
+                     for p in m["content"] if isinstance(p, dict) and p.get("type") == "image_url")
+        prompt = sum(len(content_text(m.get("content"))) for m in rec.messages) // 2 + 1 + IMAGE_TOKENS * images
         completion = len(reply.text) // 2 + len(reply.reasoning or "") // 2 + 1
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 

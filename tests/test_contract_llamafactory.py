@@ -157,3 +157,32 @@ def test_our_bleu_and_rouge_equal_llamafactorys(tmp_path: Path) -> None:
     ours_all = similarity([p for p, _ in SIMILARITY_PAIRS], [r for _, r in SIMILARITY_PAIRS])
     assert ours_all == pytest.approx({f"predict_{k}": v for k, v in theirs["all"].items()}, abs=5e-5)
     assert 0 < ours_all["predict_bleu-4"] < 100 and 0 < ours_all["predict_rouge-l"] < 100
+
+
+def test_llamafactory_reads_our_multimodal_entry(svc: Service, tmp_path: Path) -> None:
+    """The bundle's image QA entry (`<project>_mllm`, with its `images/`) is read by LLaMA Factory's own loader and
+    ShareGPT converter: every row's `<image>` turn, response and image file resolve (runs without the shared corpus)."""
+    import io
+    import sys
+
+    from PIL import Image as PILImage
+
+    sys.path.insert(0, str(HERE))
+    from fake_llm import FakeLLM
+    from test_images import sees
+
+    svc.create_project("vis")
+    for i, color in enumerate(((255, 0, 0), (0, 128, 255))):
+        buf = io.BytesIO()
+        PILImage.new("RGB", (32, 32), color).save(buf, format="PNG")
+        (tmp_path / f"{i}.png").write_bytes(buf.getvalue())
+    svc.add_images("vis", [tmp_path / "0.png", tmp_path / "1.png"])
+    with FakeLLM(responder=sees) as fake:
+        svc.add_model("vis", "custom", "fake-vl", name="vl", base_url=fake.base_url, type="vision")
+        svc.generate_image_qa("vis", questions_per_image=2)
+    svc.confirm_dataset("vis", DatasetFilter())
+    bundle = Path(svc.export("vis", tmp_path / "bundle", val_size=0).folder)
+    run = subprocess.run([str(LF_PYTHON), str(HERE / "contract" / "lf_mllm.py"), str(bundle), "vis_mllm", "4"],
+                         capture_output=True, text=True, timeout=600, env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "OK mllm 4" in run.stdout

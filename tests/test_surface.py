@@ -116,7 +116,7 @@ def _cli_args(path: tuple[str, ...], command: click.Command, tmp: Path) -> list[
 EXTRA_INVOCATIONS = (
     ["project", "delete", "p", "--yes"], ["documents", "delete", "p", "1", "--yes"], ["documents", "show", "p", "1", "--text"],
     ["dataset", "delete", "p", "--all", "--yes"], ["chunks", "edit", "p", "1", "--text", "new"],
-    ["train", "--project", "p", "--model", "m"],
+    ["train", "--project", "p", "--model", "m"], ["distill", "run", "p", "topic", "--yes"],
 )
 
 

@@ -11,18 +11,25 @@ import click
 from loreforge import __version__
 from loreforge.cli import chat as _chat  # noqa: F401 - registers commands
 from loreforge.cli import chunks as _chunks  # noqa: F401
+from loreforge.cli import cleaning as _cleaning  # noqa: F401
 from loreforge.cli import dataset as _dataset  # noqa: F401
+from loreforge.cli import dialogues as _dialogues  # noqa: F401
+from loreforge.cli import distill as _distill  # noqa: F401
 from loreforge.cli import documents as _documents  # noqa: F401
 from loreforge.cli import evaluate as _evaluate  # noqa: F401
 from loreforge.cli import export as _export  # noqa: F401
+from loreforge.cli import ga as _ga  # noqa: F401
 from loreforge.cli import generate as _generate  # noqa: F401
+from loreforge.cli import images as _images  # noqa: F401
 from loreforge.cli import jobs as _jobs  # noqa: F401
 from loreforge.cli import local_models as _local_models  # noqa: F401
 from loreforge.cli import models as _models  # noqa: F401
 from loreforge.cli import pipeline as _pipeline  # noqa: F401
+from loreforge.cli import pdf as _pdf  # noqa: F401
 from loreforge.cli import probes as _probes  # noqa: F401
 from loreforge.cli import projects as _projects  # noqa: F401
 from loreforge.cli import server as _server  # noqa: F401
+from loreforge.cli import templates as _templates  # noqa: F401
 from loreforge.cli import training as _training  # noqa: F401
 from loreforge.cli.base import cli
 

@@ -86,9 +86,16 @@ def dataset_show(project_ref: str, item_id: int, as_json: bool) -> None:
         ("score", "-" if i.score is None else f"{i.score:g} — {i.score_reason}"), ("stars", i.rating if i.rating is not None else "-"),
         ("grounding", "-" if not i.grounding else ("ok" if i.grounding.get("ok") else f"missing {i.grounding.get('missing')}")),
         ("labels", ", ".join(i.labels) or "-"), ("note", i.note or "-"), ("model", i.model or "-"),
-        ("source", f"chunk {i.chunk_id} of document {i.document_id}" if i.chunk_id else "-"),
+        ("source", f"chunk {i.chunk_id} of document {i.document_id}" if i.chunk_id else "-"), ("kind", i.kind),
     ])
-    click.echo(f"\nQ: {i.question}\n\nA: {i.answer}")
+    if i.kind == "dialogue":
+        meta = i.meta or {}
+        user, assistant = meta.get("user_role", "user"), meta.get("assistant_role", "assistant")
+        click.echo(f"\nsystem: {i.system}" if i.system else "")
+        for q, a in [*(i.history or []), [i.question, i.answer]]:
+            click.echo(f"{user}: {q}\n{assistant}: {a}\n")
+    else:
+        click.echo(f"\nQ: {i.question}\n\nA: {i.answer}")
     if i.cot:
         click.echo(f"\nCoT: {i.cot}")
     if i.source_text:

@@ -96,18 +96,19 @@ def questions() -> None:
 @click.option("--max-size", type=click.IntRange(min=0), help="Only chunks of at most this many characters.")
 @click.option("--has-questions/--no-questions", default=None, help="Only chunks with (or without) questions.")
 @click.option("--force", is_flag=True, help="Ask again even where the same chunk, prompt and model were done.")
+@click.option("--ga/--no-ga", default=None, help="Multiply by the documents' active genre–audience pairs (default: ga.use_in_questions).")
 @model_option
 @provider_option
 @json_option
-def questions_generate(project_ref: str, chunks: str | None, force: bool, model: str | None, provider: str | None, as_json: bool,
-                       **chunk_filter: Any) -> None:
-    """Generate questions for chunks (N per chunk from questions.chars_per_question); the chunk filter options pick
-    the chunks as `chunks list` does."""
+def questions_generate(project_ref: str, chunks: str | None, force: bool, ga: bool | None, model: str | None, provider: str | None,
+                       as_json: bool, **chunk_filter: Any) -> None:
+    """Generate questions for chunks (N per chunk from questions.chars_per_question; N per active genre–audience
+    pair); the chunk filter options pick the chunks as `chunks list` does."""
     from loreforge.filters import ChunkFilter
 
     bar = render.ProgressLine("questions")
     job = service().generate_questions(project_ref, chunk_ids=_ids(chunks), model=model, provider=provider, force=force, on_progress=bar,
-                                       chunk_filter=ChunkFilter(**chunk_filter))
+                                       chunk_filter=ChunkFilter(**chunk_filter), ga=ga)
     bar.close()
     render.job_outcome(job, as_json)
 

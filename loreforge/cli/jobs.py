@@ -61,13 +61,18 @@ def jobs_retry(job_id: int, as_json: bool) -> None:
 @click.argument("project_ref", metavar="PROJECT")
 @json_option
 def usage(project_ref: str, as_json: bool) -> None:
-    """Tokens per model and per stage, and tokens per finished QA pair."""
+    """Tokens per model and per stage, calls and tokens per row each stage made, and tokens per finished QA pair."""
     view = service().usage(project_ref)
     if as_json:
         return render.as_json(view)
     for title, rows in (("by model", view.by_model), ("by stage", view.by_stage)):
         click.echo(title)
         render.table(["", "calls", "errors", "tokens in", "tokens out"], [(r.key, r.calls, r.errors, r.tokens_in, r.tokens_out) for r in rows])
+        click.echo("")
+    if view.per_row:
+        click.echo("per row made")
+        render.table(["stage", "rows", "", "calls", "calls/row", "tokens/row"],
+                     [(r.stage, r.rows, r.what, r.calls, r.calls_per_row, r.tokens_per_row) for r in view.per_row])
         click.echo("")
     per = f"{view.tokens_per_pair:g}" if view.tokens_per_pair is not None else "-"
     click.echo(f"{view.qa_pairs} QA pairs; {per} tokens per pair")

@@ -46,10 +46,12 @@ def _read_key(value: str | None) -> tuple[str | None, str | None]:
 @click.option("--extra-body", help='JSON merged into each request, e.g. \'{"enable_thinking": false}\'.')
 @click.option("--stream/--no-stream", default=None, help="Stream replies.")
 @click.option("--no-activate", is_flag=True, help="Do not make it the active config.")
+@click.option("--type", "model_type", type=click.Choice(["text", "vision"]), default="text", show_default=True,
+              help="vision: a model that reads images (image QA, PDF pages), active among the vision configs.")
 @json_option
 def models_add(project_ref: str, provider: str, model_name: str, adapter: str | None, name: str | None,
                base_url: str | None, api_key: str | None, temperature: float | None, max_tokens: int | None, top_p: float | None, extra_body: str | None,
-               stream: bool | None, no_activate: bool, as_json: bool) -> None:
+               stream: bool | None, no_activate: bool, model_type: str, as_json: bool) -> None:
     """Add a model config to PROJECT (it becomes the active one)."""
     literal, env = _read_key(api_key)
     options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p, "stream": stream}
@@ -59,7 +61,7 @@ def models_add(project_ref: str, provider: str, model_name: str, adapter: str | 
         except (ValueError, RecursionError) as exc:  # also a number too long to convert, or nesting too deep
             raise CliError(f"--extra-body is not valid JSON ({getattr(exc, 'msg', 'a number too long or nesting too deep')})") from None
     view = service().add_model(project_ref, provider, model_name, name=name, base_url=base_url, api_key=literal,
-                               api_key_env=env, options=options, activate=not no_activate, adapter=adapter)
+                               api_key_env=env, options=options, activate=not no_activate, adapter=adapter, type=model_type)
     if as_json:
         return render.as_json(view)
     click.echo(f"Added model config '{view.name}' ({view.provider}/{view.model or '-'}, key {view.api_key or 'none'})"
@@ -77,8 +79,8 @@ def models_list(project_ref: str, as_json: bool) -> None:
     if not views:
         click.echo("No model configs: generation uses the extractive provider (no LLM, lower quality).")
         return
-    render.table(["", "name", "provider", "model", "base url", "key", "options"],
-                 [("*" if v.active else "", v.name, v.provider, v.model, v.base_url or "(preset)", v.api_key or "-",
+    render.table(["", "name", "type", "provider", "model", "base url", "key", "options"],
+                 [("*" if v.active else "", v.name, v.type, v.provider, v.model, v.base_url or "(preset)", v.api_key or "-",
                    render.clip(json.dumps(v.options, ensure_ascii=False), 40)) for v in views])
 
 

@@ -39,6 +39,7 @@ OUTPUT_NAMES = frozenset(
     {output_name(stem, ft) for stem in ("train", "val") for ft in EXTENSIONS}
     | {"validation", "dataset_dict.json", MANIFEST}
     | {"alpaca.json", "alpaca_val.json", "sharegpt.json", "sharegpt_val.json", "dataset_info.json"}
+    | {"dialogues.json", "dialogues_val.json", "mllm.json", "mllm_val.json"}
     | {"train_lora.yaml"}
 )
 
@@ -62,6 +63,8 @@ class Selection:
     train: frozenset[int]
     val: frozenset[int]
     warnings: tuple[str, ...] = ()
+    dialogues: frozenset[int] = frozenset()  # the ids of dialogues (kind "dialogue") among them
+    images: frozenset[int] = frozenset()  # the ids of image QA items among them
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class Output:
     split: str  # "train" or "val"
     options: ExportOptions
     path: Path
+    accepts: Callable[[QAPair], bool] | None = None  # which pairs of its split it takes (None: all)
+    convert_fn: Callable[[QAPair, ExportOptions], dict[str, Any]] | None = None  # its own layout (None: `options.format`'s)
 
 
 def _describe_selection(manifest_extra: Mapping[str, Any]) -> str:
@@ -97,7 +102,9 @@ def select(pairs_factory: PairsFactory, options: ExportOptions, manifest_extra: 
             f"validation split is empty: {len(keys)} item(s) in too few {options.split_by}s to split "
             f"{options.val_size:g} off without sharing a {options.split_by}",
         )
-    return Selection(frozenset(train), frozenset(val), warnings)
+    dialogues = frozenset(k.id for k in keys if k.kind == "dialogue")
+    images = frozenset(k.id for k in keys if k.images)
+    return Selection(frozenset(train), frozenset(val), warnings, dialogues, images)
 
 
 def prepare_out_dir(out_dir: Path, force: bool) -> Path:
@@ -123,7 +130,7 @@ def _open(outputs: list[Output]) -> list[RowWriter]:
     writers: list[RowWriter] = []
     try:
         for out in outputs:
-            sample = convert(SCHEMA_PROBE, out.options)
+            sample = (out.convert_fn or convert)(SCHEMA_PROBE, out.options)
             writers.append(open_writer(out.path, out.options.file_type, sample=sample))
     except BaseException:
         for writer in writers:
@@ -147,7 +154,8 @@ def write_outputs(
                 continue
             tags[split][pair.tag] += 1
             for out, writer in by_split[split]:
-                writer.write(convert(pair, out.options))
+                if out.accepts is None or out.accepts(pair):
+                    writer.write((out.convert_fn or convert)(pair, out.options))
         return [writer.close() for writer in writers], tags
     except BaseException as exc:
         for writer in writers:
@@ -155,6 +163,28 @@ def write_outputs(
         if isinstance(exc, OSError):
             raise UserError(f"cannot write to {outputs[0].path.parent}", got=exc.strerror or str(exc)) from exc
         raise
+
+
+def copy_images(pairs_factory: PairsFactory, selection: Selection, out_dir: Path) -> list[Path]:
+    """Copy the images of the selected image QA items into `out_dir/images/` (named as the records name them)."""
+    if not selection.images:
+        return []
+    folder = out_dir / "images"
+    folder.mkdir(exist_ok=True)
+    copied: list[Path] = []
+    for pair in pairs_factory():
+        if pair.id not in selection.images or pair.id not in (selection.train | selection.val):
+            continue
+        for source in pair.images:
+            target = folder / Path(source).name
+            if not target.exists():
+                try:
+                    shutil.copyfile(source, target)
+                except OSError as exc:
+                    raise UserError(f"cannot copy image {source} into the export", got=exc.strerror or str(exc),
+                                    hint="Check the project's images (`loreforge images list`)") from exc
+                copied.append(target)
+    return copied
 
 
 def write_manifest(
@@ -225,9 +255,13 @@ def export_dataset(
     """Export the pairs in one format and file type into `out_dir` (train, optional val, manifest)."""
     extra = dict(manifest_extra or {})
     selection = select(pairs_factory, options, extra)
+    if selection.images and options.file_type not in ("json", "jsonl"):
+        raise UserError(f"image QA items export to json or jsonl (or the LLaMA Factory bundle), not {options.file_type}",
+                        hint="Choose --file-type json or jsonl, or leave the image items out with --no-images")
     out_dir = prepare_out_dir(out_dir, force)
     outputs = _dataset_outputs(out_dir, options, selection)
     results, tags = write_outputs(pairs_factory, selection, outputs)
+    copy_images(pairs_factory, selection, out_dir)
     files = [res.path for res in results]
     if options.file_type == "hf":
         dict_json = out_dir / "dataset_dict.json"

@@ -2,6 +2,10 @@
 
 Fed by the review stage (QAPair records); feeds the writers. Nothing here does I/O.
 
+A dialogue (`QAPair.kind` "dialogue") always carries its earlier rounds in the chat layouts, and its own system
+prompt when the export sets none; in alpaca and custom its rounds need `include_history` (the export service
+turns it on when the selection holds dialogues).
+
 Fields each format writes (for import, which maps them back; "cot" handling follows `ExportOptions.cot`:
 "think" prefixes the answer text with `<think>{cot}</think>\\n\\n` when the pair has a CoT, "field" adds a
 top-level `cot` string (empty when the pair has none), "none" drops the CoT):
@@ -10,12 +14,17 @@ top-level `cot` string (empty when the pair has none), "none" drops the CoT):
   system prompt is set), `history` ([[question, answer], ...] earlier turns; only with include_history,
   then on every record, possibly []), `cot` (cot="field").
 - **sharegpt**: `conversations` [{"from": "human"|"gpt", "value": ...}, ...] (earlier turns first when
-  include_history; the last two entries are the question and the answer), `system` (only when set),
+  include_history; the last two entries are the question and the answer), `system` (only when set; a
+  dialogue's own system prompt, without an export-wide one, is a leading {"from": "system"} turn),
   `cot` (cot="field").
 - **sharegpt-messages** (LLaMA Factory "sharegpt" formatting with OpenAI-style tags) and **messages**
   (OpenAI chat JSONL): `messages` [{"role": "system", "content"} (only when set), {"role": "user"},
   {"role": "assistant"}, ...]; earlier turns precede the last user/assistant pair; `cot` (cot="field").
   The two write the same record; they differ in the file type and `dataset_info.json` entry they imply.
+- image QA items (`with_images`): alpaca and sharegpt records get `images` (paths under the export's `images/`
+  folder; an empty list for text items), the sharegpt question starts with `<image>`, and in the messages layouts
+  the user turn is OpenAI content parts (`image_url` with that path, then the text); `to_mllm` is the LLaMA Factory
+  bundle's multimodal entry (`<image>` in the user turn, `images`).
 - **custom**: `custom_fields[key]` (or the key itself) for question, answer, cot (cot="field"), system
   (when set), history (include_history; [[q, a], ...]), tag (only when "tag" is in custom_fields).
 - **multilingual-thinking** (Easy Dataset's layout of HuggingFaceH4/Multilingual-Thinking):
@@ -29,12 +38,21 @@ top-level `cot` string (empty when the pair has none), "none" drops the CoT):
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from loreforge.export.options import ExportOptions
 from loreforge.records import QAPair
 
 Record = dict[str, Any]
+
+
+IMAGE_TOKEN = "<image>"  # where LLaMA Factory puts an image in a text turn
+
+
+def image_names(pair: QAPair) -> list[str]:
+    """The image paths a record names: relative to the export folder, under `images/` (the export copies them there)."""
+    return [f"images/{Path(p).name}" for p in pair.images]
 
 
 def answer_text(pair: QAPair, options: ExportOptions) -> str:
@@ -51,7 +69,13 @@ def _add_cot_field(record: Record, pair: QAPair, options: ExportOptions) -> Reco
 
 
 def _history(pair: QAPair, options: ExportOptions) -> tuple[tuple[str, str], ...]:
-    return pair.history if options.include_history else ()
+    """Earlier turns written: with include_history, and always for a dialogue (its rounds are what it is)."""
+    return pair.history if options.include_history or pair.kind == "dialogue" else ()
+
+
+def _system(pair: QAPair, options: ExportOptions) -> str:
+    """The system prompt of a chat record: the export's, else a dialogue's own."""
+    return options.system_prompt or (pair.system if pair.kind == "dialogue" else "")
 
 
 def to_alpaca(pair: QAPair, options: ExportOptions) -> Record:
@@ -60,32 +84,50 @@ def to_alpaca(pair: QAPair, options: ExportOptions) -> Record:
         record["system"] = options.system_prompt
     if options.include_history:
         record["history"] = [[q, a] for q, a in pair.history]
-    return _add_cot_field(record, pair, options)
+    if options.with_images:
+        record["images"] = image_names(pair)
+    return _add_cot_field(record, pair, options)  # a dialogue's rounds need include_history (the export sets it)
 
 
 def to_sharegpt(pair: QAPair, options: ExportOptions) -> Record:
     turns: list[dict[str, str]] = []
     for q, a in _history(pair, options):
         turns += [{"from": "human", "value": q}, {"from": "gpt", "value": a}]
-    turns += [{"from": "human", "value": pair.question}, {"from": "gpt", "value": answer_text(pair, options)}]
+    question = IMAGE_TOKEN * len(pair.images) + pair.question
+    turns += [{"from": "human", "value": question}, {"from": "gpt", "value": answer_text(pair, options)}]
+    if not options.system_prompt and _system(pair, options):  # a dialogue's own: a leading system turn, columns unchanged
+        turns.insert(0, {"from": "system", "value": _system(pair, options)})
     record: Record = {"conversations": turns}
     if options.system_prompt:
         record["system"] = options.system_prompt
+    if options.with_images:
+        record["images"] = image_names(pair)
     return _add_cot_field(record, pair, options)
 
 
-def chat_messages(pair: QAPair, options: ExportOptions) -> list[dict[str, str]]:
+def chat_messages(pair: QAPair, options: ExportOptions) -> list[dict[str, Any]]:
     """OpenAI-style messages: optional system, earlier turns, then the question and the answer."""
     messages: list[dict[str, str]] = []
-    if options.system_prompt:
-        messages.append({"role": "system", "content": options.system_prompt})
+    if _system(pair, options):
+        messages.append({"role": "system", "content": _system(pair, options)})
     for q, a in _history(pair, options):
         messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    question: Any = pair.question
+    if pair.images:  # OpenAI content parts, the image named by its path in the export folder
+        question = [{"type": "image_url", "image_url": {"url": name}} for name in image_names(pair)] + [{"type": "text", "text": pair.question}]
     messages += [
-        {"role": "user", "content": pair.question},
+        {"role": "user", "content": question},
         {"role": "assistant", "content": answer_text(pair, options)},
     ]
     return messages
+
+
+def to_mllm(pair: QAPair, options: ExportOptions) -> Record:
+    """LLaMA Factory's multimodal ShareGPT record: `<image>` in the user turn, the image paths in `images`."""
+    messages: list[dict[str, str]] = [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []
+    messages += [{"role": "user", "content": IMAGE_TOKEN * len(pair.images) + pair.question},
+                 {"role": "assistant", "content": answer_text(pair, options)}]
+    return {"messages": messages, "images": image_names(pair)}
 
 
 def to_messages(pair: QAPair, options: ExportOptions) -> Record:

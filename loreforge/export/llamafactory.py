@@ -3,7 +3,12 @@
 Fed by the same two-pass export as `export_dataset`. Writes, in one streaming pass:
 
 - `alpaca.json` (alpaca layout) and `sharegpt.json` (OpenAI-style `messages`, LLaMA Factory "sharegpt"
-  formatting with role/content tags), plus `alpaca_val.json` / `sharegpt_val.json` when split;
+  formatting with role/content tags), plus `alpaca_val.json` / `sharegpt_val.json` when split — the QA pairs;
+- `dialogues.json` (and `dialogues_val.json`), ShareGPT messages, when the selection holds multi-turn dialogues:
+  the `dataset` of `train_lora.yaml` names them beside the alpaca entry (`<name>_alpaca,<name>_dialogues`);
+- `mllm.json` (and `mllm_val.json`), LLaMA Factory's multimodal ShareGPT entry `<name>_mllm`, when the selection holds
+  image QA items, with their images copied into `images/` (paths relative to the bundle, LLaMA Factory's default
+  `media_dir`); a vision model trains on it (`train_lora.yaml` stays on the text entries);
 - `dataset_info.json` with one entry per file, named `<name>_alpaca`, `<name>_sharegpt`,
   `<name>_alpaca_val`, `<name>_sharegpt_val`;
 - `train_lora.yaml`: the reference LoRA SFT recipe (`TrainRecipe`) on the alpaca entry, the validation
@@ -33,6 +38,7 @@ from typing import Any
 from loreforge.errors import ConfigError
 from loreforge.export.exporter import (
     MANIFEST,
+    copy_images,
     ExportResult,
     Output,
     PairsFactory,
@@ -42,7 +48,9 @@ from loreforge.export.exporter import (
     write_manifest,
     write_outputs,
 )
+from loreforge.export.formats import to_mllm
 from loreforge.export.options import ExportOptions, TrainRecipe
+from loreforge.records import QAPair
 
 DATASET_INFO = "dataset_info.json"
 TRAIN_YAML = "train_lora.yaml"
@@ -83,8 +91,17 @@ def sharegpt_entry(file_name: str) -> dict[str, Any]:
     }
 
 
-def dataset_info(prefix: str, options: ExportOptions, with_val: bool) -> dict[str, Any]:
-    """The dataset_info.json entries of a bundle."""
+def mllm_entry(file_name: str) -> dict[str, Any]:
+    """LLaMA Factory's multimodal ShareGPT entry: `<image>` in the user turn, the image paths (relative to the bundle,
+    which LLaMA Factory's `media_dir` defaults to) in `images`."""
+    return {"file_name": file_name, "formatting": "sharegpt", "columns": {"messages": "messages", "images": "images"}, "tags": SHAREGPT_TAGS}
+
+
+def dataset_info(prefix: str, options: ExportOptions, with_val: bool, dialogues: tuple[bool, bool] = (False, False),
+                 images: tuple[bool, bool] = (False, False)) -> dict[str, Any]:
+    """The dataset_info.json entries of a bundle; `dialogues` and `images` say whether the train and val splits hold
+    dialogues or image QA items (each kind then gets an entry of its own: `<prefix>_dialogues`, `<prefix>_mllm`, and
+    their `_val` entries)."""
     info = {
         f"{prefix}_alpaca": alpaca_entry("alpaca.json", options),
         f"{prefix}_sharegpt": sharegpt_entry("sharegpt.json"),
@@ -92,6 +109,14 @@ def dataset_info(prefix: str, options: ExportOptions, with_val: bool) -> dict[st
     if with_val:
         info[f"{prefix}_alpaca_val"] = alpaca_entry("alpaca_val.json", options)
         info[f"{prefix}_sharegpt_val"] = sharegpt_entry("sharegpt_val.json")
+    if dialogues[0]:
+        info[f"{prefix}_dialogues"] = sharegpt_entry("dialogues.json")
+    if dialogues[1]:
+        info[f"{prefix}_dialogues_val"] = sharegpt_entry("dialogues_val.json")
+    if images[0]:
+        info[f"{prefix}_mllm"] = mllm_entry("mllm.json")
+    if images[1]:
+        info[f"{prefix}_mllm_val"] = mllm_entry("mllm_val.json")
     return info
 
 
@@ -142,13 +167,16 @@ def bundle_project(dataset_dir: Path) -> str | None:
 
 
 def train_config(
-    prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool, train_rows: int | None = None
+    prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool, train_rows: int | None = None,
+    datasets: tuple[str, str] | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """The sections and keys of train_lora.yaml, in order."""
+    """The sections and keys of train_lora.yaml, in order. `datasets`: the `dataset` and `eval_dataset` values when
+    they are not the alpaca entries alone (a bundle holding dialogues trains on them too)."""
     r = recipe
+    train_set, eval_set = datasets or (f"{prefix}_alpaca", f"{prefix}_alpaca_val")
     method = {"stage": r.stage, "do_train": True}
     method |= _fields(r, "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target")
-    dataset = {"dataset": f"{prefix}_alpaca", "dataset_dir": str(out_dir), "template": r.template}
+    dataset = {"dataset": train_set, "dataset_dir": str(out_dir), "template": r.template}
     output = {"output_dir": f"{r.output_root}/{prefix}/lora/sft", "logging_steps": bundle_logging_steps(r, train_rows)}
     output |= {"save_steps": r.save_steps, "plot_loss": True, "overwrite_output_dir": True, "report_to": r.report_to}
     train = _fields(r, "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate")
@@ -163,7 +191,7 @@ def train_config(
     if with_val:
         # eval_strategy quoted: LLaMA Factory's YAML reader turns a bare `no` into False.
         evaluation = {
-            "eval_dataset": f"{prefix}_alpaca_val",
+            "eval_dataset": eval_set,
             "per_device_eval_batch_size": r.per_device_eval_batch_size,
         }
         evaluation |= {"eval_strategy": "steps", "eval_steps": r.eval_steps}
@@ -174,27 +202,57 @@ def train_config(
     return sections
 
 
-def render_train_yaml(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool, train_rows: int | None = None) -> str:
+def render_train_yaml(prefix: str, out_dir: Path, recipe: TrainRecipe, with_val: bool, train_rows: int | None = None,
+                      datasets: tuple[str, str] | None = None) -> str:
     lines = [
         "# LoRA SFT for LLaMA Factory: llamafactory-cli train train_lora.yaml",
         f"# Replace {recipe.model_name_or_path} with a local model folder or a hub id before training.",
     ]
-    for title, values in train_config(prefix, out_dir, recipe, with_val, train_rows):
+    for title, values in train_config(prefix, out_dir, recipe, with_val, train_rows, datasets):
         lines.append(f"\n### {title}")
         lines += [f"{key}: {yaml_scalar(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
 
 
+def _qa(pair: QAPair) -> bool:
+    return pair.kind != "dialogue" and not pair.images
+
+
+def _image(pair: QAPair) -> bool:
+    return bool(pair.images)
+
+
+def _dialogue(pair: QAPair) -> bool:
+    return pair.kind == "dialogue"
+
+
 def _bundle_outputs(out_dir: Path, options: ExportOptions, selection: Selection) -> list[Output]:
+    """alpaca.json and sharegpt.json take the QA pairs; dialogues.json (ShareGPT messages) the dialogues, when any."""
     alpaca = options.model_copy(update={"format": "alpaca", "file_type": "json"})
     sharegpt = options.model_copy(update={"format": "sharegpt-messages", "file_type": "json"})
-    outputs = [Output("train", alpaca, out_dir / "alpaca.json"), Output("train", sharegpt, out_dir / "sharegpt.json")]
+    outputs = [Output("train", alpaca, out_dir / "alpaca.json", _qa), Output("train", sharegpt, out_dir / "sharegpt.json", _qa)]
+    if selection.dialogues & selection.train:
+        outputs.append(Output("train", sharegpt, out_dir / "dialogues.json", _dialogue))
+    if selection.images & selection.train:
+        outputs.append(Output("train", sharegpt, out_dir / "mllm.json", _image, to_mllm))
     if selection.val:
         outputs += [
-            Output("val", alpaca, out_dir / "alpaca_val.json"),
-            Output("val", sharegpt, out_dir / "sharegpt_val.json"),
+            Output("val", alpaca, out_dir / "alpaca_val.json", _qa),
+            Output("val", sharegpt, out_dir / "sharegpt_val.json", _qa),
         ]
+        if selection.dialogues & selection.val:
+            outputs.append(Output("val", sharegpt, out_dir / "dialogues_val.json", _dialogue))
+        if selection.images & selection.val:
+            outputs.append(Output("val", sharegpt, out_dir / "mllm_val.json", _image, to_mllm))
     return outputs
+
+
+def _entries(prefix: str, outputs: list[Output], results: list[Any], split: str) -> str:
+    """The `dataset` (or `eval_dataset`) value: the split's alpaca and dialogues entries that hold rows."""
+    rows = {o.path.name: r.count for o, r in zip(outputs, results, strict=True) if o.split == split}
+    suffix = "" if split == "train" else "_val"
+    names = [f"{prefix}_{kind}{suffix}" for kind in ("alpaca", "dialogues") if rows.get(f"{kind}{suffix}.json")]
+    return ",".join(names) or f"{prefix}_alpaca{suffix}"
 
 
 def export_llamafactory(
@@ -219,11 +277,17 @@ def export_llamafactory(
     outputs = _bundle_outputs(out_dir, options, selection)
     results, tags = write_outputs(pairs_factory, selection, outputs)
     with_val = bool(selection.val)
-    info = dataset_info(prefix, options, with_val)
+    names = {o.path.name for o in outputs}
+    info = dataset_info(prefix, options, with_val, ("dialogues.json" in names, "dialogues_val.json" in names),
+                        ("mllm.json" in names, "mllm_val.json" in names))
+    copy_images(pairs_factory, selection, out_dir)
     info_path = out_dir / DATASET_INFO
     info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     yaml_path = out_dir / TRAIN_YAML
-    yaml_path.write_text(render_train_yaml(prefix, out_dir, recipe, with_val, results[0].count), encoding="utf-8")
+    sets = (_entries(prefix, outputs, results, "train"), _entries(prefix, outputs, results, "val"))
+    train_rows = sum(r.count for o, r in zip(outputs, results, strict=True)
+                     if o.split == "train" and o.path.name in ("alpaca.json", "dialogues.json"))
+    yaml_path.write_text(render_train_yaml(prefix, out_dir, recipe, with_val, train_rows, sets), encoding="utf-8")
     warnings = list(selection.warnings)
     manifest_path, counts = write_manifest(
         out_dir,

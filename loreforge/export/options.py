@@ -38,6 +38,8 @@ class ExportOptions(BaseModel):
       history; question and answer are always written, tag only when named here.
     - `include_history`: write earlier turns of multi-turn items (alpaca `history`, extra chat messages).
     - `reasoning_language`: the `reasoning_language` field of the multilingual-thinking layout.
+    - `with_images`: the selection holds image QA items (the export service sets it): alpaca and sharegpt records
+      get an `images` list (empty for text items), chat messages of an image item get image content parts.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -53,6 +55,7 @@ class ExportOptions(BaseModel):
     custom_fields: dict[str, str] = Field(default_factory=dict)
     include_history: bool = False
     reasoning_language: str = "English"
+    with_images: bool = False
 
     @field_validator("custom_fields")
     @classmethod

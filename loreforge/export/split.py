@@ -23,11 +23,13 @@ class PairKey(NamedTuple):
     tag: str
     chunk_id: int | None
     document_id: int | None
+    kind: str = "qa"
+    images: bool = False
 
 
 def key_of(pair: QAPair) -> PairKey:
     """The lightweight key of a pair (tags interned: many pairs share few tag strings)."""
-    return PairKey(pair.id, sys.intern(pair.tag), pair.chunk_id, pair.document_id)
+    return PairKey(pair.id, sys.intern(pair.tag), pair.chunk_id, pair.document_id, sys.intern(pair.kind), bool(pair.images))
 
 
 def _group_of(key: PairKey, by: Literal["document", "chunk"]) -> Hashable:

@@ -43,9 +43,10 @@ class AnswersReply(ListReply):
 
 
 def batched_messages(
-    system: Prompt, prompt: Prompt, chunk: str, questions: list[str], language: str, ask_cot: bool
+    system: Prompt, prompt: Prompt, chunk: str, questions: list[str], language: str, ask_cot: bool, preamble: str = ""
 ) -> list[dict[str, str]]:
-    numbered = "\n".join(f"{i}. {q}" for i, q in enumerate(questions, 1))
+    """`preamble` (e.g. the genre–audience styles the questions name) goes before the numbered questions."""
+    numbered = preamble + "\n".join(f"{i}. {q}" for i, q in enumerate(questions, 1))
     cot = COT_ASK_BATCHED[language] if ask_cot else ""
     return [
         {"role": "system", "content": system.render()},
@@ -53,11 +54,12 @@ def batched_messages(
     ]
 
 
-def single_messages(system: Prompt, prompt: Prompt, chunk: str, question: str, language: str, ask_cot: bool) -> list[dict[str, str]]:
+def single_messages(system: Prompt, prompt: Prompt, chunk: str, question: str, language: str, ask_cot: bool,
+                    preamble: str = "") -> list[dict[str, str]]:
     cot = COT_ASK_SINGLE[language] if ask_cot else ""
     return [
         {"role": "system", "content": system.render()},
-        {"role": "user", "content": prompt.render(chunk=chunk, question=question, cot=cot)},
+        {"role": "user", "content": prompt.render(chunk=chunk, question=preamble + question, cot=cot)},
     ]
 
 

@@ -241,7 +241,9 @@ def parse_reply(text: str, schema: type[T], finish_reason: str | None = None) ->
 
 def reask_message(reason: str, messages: list[dict[str, str]]) -> dict[str, str]:
     """The user message of the one re-ask, in the language of the original prompt."""
-    prompt = "".join(m.get("content") or "" for m in messages if m.get("role") != "assistant")
+    from loreforge.providers.base import message_text
+
+    prompt = "".join(message_text(m.get("content")) for m in messages if m.get("role") != "assistant")
     language = "zh" if _CJK.search(prompt) else "en"
     return {"role": "user", "content": _REASK[language].format(reason=reason)}
 

@@ -13,7 +13,7 @@ as a task (`QuestionTask`, `AnswerTask`, `ScoreTask`) and goes back as a draft t
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -25,7 +25,8 @@ from loreforge.prompts import Prompt
 from loreforge.providers.base import CallOptions, Completion
 from loreforge.settings import ProjectSettings
 
-STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping")
+STAGES = ("questions", "answers", "tags", "score", "rewrite", "ping", "clean", "ga_pairs", "dialogues", "distill_tags",
+          "distill_questions", "distill_answers", "image_qa")
 QUESTION_MAX_CHARS = 500  # a longer "question" is not one; also keeps the (chunk, question) key indexable
 
 
@@ -48,6 +49,17 @@ class StageContext:
 
 
 @dataclass(frozen=True)
+class StageWork:
+    """A stage kept in its own module (cleaning, genre–audience pairs, dialogues, distillation, images): how an LLM
+    does one item (given the runner), and how the offline strategy does it (None: it cannot — `check` says so
+    before any work starts). Strategies run it with `do`."""
+
+    stage: str
+    llm: Callable[[Runner, StageContext, Any], Awaitable[Any]]
+    offline: Callable[[Any, StageContext, Any], Awaitable[Any]] | None = None
+
+
+@dataclass(frozen=True)
 class QuestionTask:
     chunk_id: int
     text: str
@@ -63,6 +75,7 @@ class QuestionDraft:
     tokens_out: int
     model: str
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count, e.g. {"too long": 1}
+    ga: list[int] = field(default_factory=list)  # with genre–audience pairs: each question's pair id (parallel to pairs)
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,7 @@ class AnswerTask:
     chunk: str
     questions: list[tuple[int, str, str]]  # (question id, text, tag label)
     per_question: bool
+    preamble: str = ""  # put before the questions (the genre–audience styles they name)
     heading: str = ""  # the chunk's heading path ("A > B"): what it is about
 
 
@@ -83,6 +97,8 @@ class AnswerDraft:
     error: str | None = None
     raw: str | None = None
     fell_back: bool = False  # batched answers did not parse: answered one question at a time instead
+    cot_synthesized: int = 0  # chains of thought written by the one extra call (the model gave none)
+    cot_missing: int = 0  # answers still without one (that call failed)
 
 
 @dataclass(frozen=True)
@@ -119,9 +135,10 @@ class Strategy(Protocol):
     async def score(self, ctx: StageContext, task: ScoreTask) -> ScoreDraft: ...
     async def rewrite(self, ctx: StageContext, chunk: str, question: str, answer: str, advice: str) -> Rewrite: ...
     async def ping(self, ctx: StageContext) -> str: ...
+    async def do(self, ctx: StageContext, work: StageWork, task: Any) -> Any: ...
 
 
-def _clean(items: list[Any], ctx: StageContext) -> tuple[list[tuple[str, str]], dict[str, int]]:
+def clean_items(items: list[Any], ctx: StageContext) -> tuple[list[tuple[str, str]], dict[str, int]]:
     from loreforge.generate.questions import clean_questions
 
     q = ctx.settings.questions
@@ -146,30 +163,46 @@ class LLMStrategy:
         messages = question_messages(ctx.prompts["system"], ctx.prompts["questions"], task.text, task.n, ctx.labels,
                                      ctx.settings.language)
         result = await self.runner.call_json(messages, QuestionsReply, options=ctx.options, meta=ctx.meta("questions", f"chunk:{task.chunk_id}"))
-        pairs, dropped = _clean(result.value.questions, ctx)
+        pairs, dropped = clean_items(result.value.questions, ctx)
         usage = result.completion.usage
         return QuestionDraft(pairs[: max(task.n, task.n + task.n // 2)], len(result.value.questions), usage.prompt_tokens,
                              usage.completion_tokens, result.completion.model, dropped)
 
     async def answers(self, ctx: StageContext, task: AnswerTask) -> AnswerDraft:
         if task.per_question:
-            return await self._one_by_one(ctx, task)
-        try:
-            return await self._batched(ctx, task)
-        except ParseFailure as failure:
-            draft = await self._one_by_one(ctx, task, prompt="answer_single")
-            draft.fell_back = True
-            if draft.error:
-                draft.error += f" (batched reply did not parse: {failure.reason})"
-                draft.raw = "\n\n".join(x for x in (failure.raw_output, draft.raw) if x)
-            return draft
+            draft = await self._one_by_one(ctx, task)
+        else:
+            try:
+                draft = await self._batched(ctx, task)
+            except ParseFailure as failure:
+                draft = await self._one_by_one(ctx, task, prompt="answer_single")
+                draft.fell_back = True
+                if draft.error:
+                    draft.error += f" (batched reply did not parse: {failure.reason})"
+                    draft.raw = "\n\n".join(x for x in (failure.raw_output, draft.raw) if x)
+        await self._chain_of_thought(ctx, task, draft)
+        return draft
+
+    async def _chain_of_thought(self, ctx: StageContext, task: AnswerTask, draft: AnswerDraft) -> None:
+        """Citation phrasing out of every chain of thought; with `answers.cot = ask`, the ones the model did not
+        give written by one more call for the whole item (`generate/cot.py`)."""
+        from loreforge.generate.cot import fill_missing
+
+        if ctx.settings.answers.cot == "off" or not draft.answers:
+            return
+        item = f"question:{task.questions[0][0]}" if task.per_question else f"chunk:{task.chunk_id}"
+        fill = await fill_missing(self.runner, ctx, task.chunk, {q[0]: q[1] for q in task.questions}, draft.answers, item,
+                                  synthesize=ctx.settings.answers.cot == "ask")
+        draft.cot_synthesized, draft.cot_missing = fill.synthesized, fill.missing
+        draft.tokens_in += fill.tokens_in
+        draft.tokens_out += fill.tokens_out
 
     async def _batched(self, ctx: StageContext, task: AnswerTask) -> AnswerDraft:
         from loreforge.generate.answers import AnswersReply, batched_messages, clean_answer
 
         ask_cot = ctx.settings.answers.cot == "ask"
         messages = batched_messages(ctx.prompts["system"], ctx.prompts["answers_batched"], task.chunk,
-                                    [q[1] for q in task.questions], ctx.settings.language, ask_cot)
+                                    [q[1] for q in task.questions], ctx.settings.language, ask_cot, task.preamble)
         result = await self.runner.call_json(messages, AnswersReply, options=ctx.options, meta=ctx.meta("answers_batched", f"chunk:{task.chunk_id}"))
         answers: dict[int, tuple[str, str]] = {}
         for item in result.value.answers:
@@ -191,7 +224,7 @@ class LLMStrategy:
         raws: list[str] = []
         for qid, text, _tag in task.questions:
             messages = single_messages(ctx.prompts["system"], ctx.prompts[prompt], task.chunk, text, ctx.settings.language,
-                                       ctx.settings.answers.cot == "ask")
+                                       ctx.settings.answers.cot == "ask", task.preamble)
             try:
                 completion = await self.runner.call_text(messages, options=ctx.options, meta=ctx.meta(prompt, f"question:{qid}"))
             except LoreForgeError as exc:
@@ -236,6 +269,9 @@ class LLMStrategy:
         completion = await self.runner.call_text(messages, options=ctx.options, meta=ctx.meta("answer_optimize"))
         return Rewrite(clean_answer(completion.text), completion.usage.prompt_tokens, completion.usage.completion_tokens)
 
+    async def do(self, ctx: StageContext, work: StageWork, task: Any) -> Any:
+        return await work.llm(self.runner, ctx, task)
+
     async def ping(self, ctx: StageContext) -> str:
         messages = [{"role": "user", "content": "Reply with the single word: pong"}]
         return (await self.runner.call(messages, options=ctx.options, meta=CallMeta("test", "ping", "-"))).text
@@ -252,7 +288,7 @@ class ExtractiveStrategy:
     quality, clearly labelled (`source = extractive` on every row). Judging and rewriting need an LLM."""
 
     source = "extractive"
-    stages: ClassVar[frozenset[str]] = frozenset({"questions", "answers", "tags", "ping"})
+    stages: ClassVar[frozenset[str]] = frozenset({"questions", "answers", "tags", "ping", "clean", "dialogues"})
     children_from_headings = 6
     label_chars = 40
 
@@ -302,11 +338,17 @@ class ExtractiveStrategy:
     async def rewrite(self, ctx: StageContext, chunk: str, question: str, answer: str, advice: str) -> Rewrite:
         raise _needs_llm("rewrite")
 
+    async def do(self, ctx: StageContext, work: StageWork, task: Any) -> Any:
+        if work.offline is None:
+            raise _needs_llm(work.stage)
+        return await work.offline(self.extractor, ctx, task)
+
     async def ping(self, ctx: StageContext) -> str:
         return "extractive: no LLM, nothing to reach"
 
 
-_WHAT = {"score": "Scoring", "rewrite": "Optimising an answer"}
+_WHAT = {"score": "Scoring", "rewrite": "Optimising an answer", "ga_pairs": "Proposing genre–audience pairs",
+         "distill_tags": "Distillation", "distill_questions": "Distillation", "distill_answers": "Distillation"}
 
 
 def _needs_llm(stage: str) -> UserError:

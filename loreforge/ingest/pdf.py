@@ -139,7 +139,8 @@ def load_pdf(path: Path, filename: str) -> LoadedDocument:
         raise IngestError(
             filename,
             "has no text layer — it is a scanned image; it needs OCR or a vision model",
-            hint="Run it through OCR first (e.g. `ocrmypdf in.pdf out.pdf`) and upload the result",
+            hint="Convert it with a vision model or MinerU: `loreforge pdf convert PROJECT FILE --strategy vision` (or "
+            "mineru-api / mineru-local), or run it through OCR first (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result",
         )
     if failed:
         warnings.append(f"page(s) {_page_list(failed)} could not be read and are missing")

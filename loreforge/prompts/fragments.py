@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 COT_ASK_BATCHED = {
-    "zh": " 每个答案先在 reasoning 字段写出推理过程（引用文中依据），再写 answer。",
-    "en": " For each answer, first write your reasoning (citing the text) in a reasoning field, then the answer.",
+    "zh": " 每个答案先在 reasoning 字段写出一步步得出答案的思考过程（自然的推理，不要写\"根据文本\"\"文中提到\"之类的引用语），再写 answer。",
+    "en": " For each answer, first write in a reasoning field the step-by-step thinking that leads to it (natural reasoning, "
+          "no phrases such as \"according to the text\"), then the answer.",
 }
 COT_ASK_SINGLE = {
-    "zh": " 先在 <think></think> 中写出推理过程（引用文中依据），再给出答案。",
-    "en": " First write your reasoning (citing the text) inside <think></think>, then give the answer.",
+    "zh": " 先在 <think></think> 中写出一步步得出答案的思考过程（自然的推理，不要写\"根据文本\"之类的引用语），再给出答案。",
+    "en": " First write inside <think></think> the step-by-step thinking that leads to the answer (natural reasoning, no phrases "
+          "such as \"according to the text\"), then give the answer.",
 }
 TAG_MODE = {
     "rebuild": {"zh": "", "en": ""},

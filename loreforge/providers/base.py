@@ -12,8 +12,21 @@ from typing import Any, Protocol, runtime_checkable
 
 from loreforge.errors import ProviderError
 
-Message = dict[str, str]
-"""One chat message: {"role": "system" | "user" | "assistant", "content": "..."}."""
+Message = dict[str, Any]
+"""One chat message: {"role": "system" | "user" | "assistant", "content": "..."}; for a vision call the content may
+be a list of OpenAI content parts ({"type": "text", "text"} and {"type": "image_url", "image_url": {"url"}})."""
+IMAGE_TOKENS = 765  # what one image counts for in an estimate (OpenAI's figure for a 1024×1024 image in high detail)
+
+
+def message_text(content: Any) -> str:
+    """The text of a message's content: the string itself, or the text parts of a content-part list."""
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content or "")
+
+
+def message_images(content: Any) -> int:
+    return sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url") if isinstance(content, list) else 0
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,7 @@ def estimate_tokens(text: str) -> int:
 
 def estimate_messages(messages: list[Message]) -> int:
     """Estimated prompt tokens of a chat: the contents plus a few tokens of framing per message."""
-    return sum(estimate_tokens(m.get("content") or "") + 4 for m in messages)
+    return sum(estimate_tokens(message_text(m.get("content"))) + IMAGE_TOKENS * message_images(m.get("content")) + 4 for m in messages)
 
 
 def counted_usage(messages: list[Message], text: str, reasoning: str) -> Usage:

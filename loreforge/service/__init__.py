@@ -15,15 +15,22 @@ from __future__ import annotations
 from loreforge.service.answers import AnswerActions
 from loreforge.service.base import ServiceBase
 from loreforge.service.chunks import ChunkActions
+from loreforge.service.cleaning import CleanActions
 from loreforge.service.dataset import DatasetActions, DatasetFilter
 from loreforge.service.demo import DemoActions
+from loreforge.service.dialogues import DialogueActions
+from loreforge.service.distill import DistillActions
+from loreforge.service.distill_tree import DistillTreeActions
 from loreforge.service.documents import DocumentActions, Source, Upload
 from loreforge.service.evaluation import EvalActions
 from loreforge.service.exporting import ExportActions
+from loreforge.service.ga import GaActions
+from loreforge.service.images import ImageActions
 from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
 from loreforge.service.model_configs import ModelConfigActions
+from loreforge.service.pdf_convert import PdfActions
 from loreforge.service.pipeline import PipelineActions
 from loreforge.service.probes import ProbeActions
 from loreforge.service.projects import ProjectActions
@@ -32,6 +39,7 @@ from loreforge.service.questions import QuestionActions
 from loreforge.service.scoring import ScoringActions
 from loreforge.service.splitting import SplitActions
 from loreforge.service.tags import TagActions
+from loreforge.service.templates import TemplateActions
 from loreforge.service.text_input import guard_actions
 from loreforge.service.train_runs import RunActions
 from loreforge.service.training import TrainingActions
@@ -41,14 +49,18 @@ from loreforge.settings import AppConfig
 GROUPS: tuple[type[ServiceBase], ...] = (
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions, PipelineActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
+    TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
+    ImageActions, PdfActions, PipelineActions,
 )
 
 
 class Service(
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
-    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions, PipelineActions,
+    ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
+    TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
+    ImageActions, PdfActions, PipelineActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -157,12 +169,50 @@ ACTIONS: tuple[str, ...] = (
     "cancel_pipeline",
     "list_pipelines",
     "get_pipeline",
+    # every way Easy Dataset 1.7 makes data (issue 15): question templates
+    "add_template",
+    "list_templates",
+    "edit_template",
+    "delete_template",
+    "apply_template",
+    # cleaning chunks
+    "clean_chunks",
+    "chunk_diff",
+    "restore_chunk",
+    # genre–audience pairs
+    "generate_ga_pairs",
+    "list_ga_pairs",
+    "add_ga_pair",
+    "edit_ga_pair",
+    "delete_ga_pair",
+    # multi-turn dialogues
+    "generate_dialogues",
+    # distillation without documents
+    "distill_estimate",
+    "distill_run",
+    "distill_tags",
+    "distill_questions",
+    "distill_answers",
+    "list_distill_tags",
+    "add_distill_tag",
+    "rename_distill_tag",
+    "delete_distill_tag",
+    # image QA
+    "add_images",
+    "list_images",
+    "get_image",
+    "delete_images",
+    "generate_image_qa",
+    # PDF through a vision model or MinerU
+    "convert_pdf",
+    "set_mineru_key",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
 ASYNC_ACTIONS: tuple[str, ...] = (
     "abuild_tags", "agenerate_questions", "agenerate_answers", "aoptimize_answer", "ascore_dataset", "aretry_job",
-    "atest_model", "alist_remote_models", "abuild_probes",
+    "atest_model", "alist_remote_models", "abuild_probes", "aclean_chunks", "agenerate_ga_pairs", "agenerate_dialogues",
+    "adistill_run", "adistill_tags", "adistill_questions", "adistill_answers", "agenerate_image_qa", "aconvert_pdf",
 )
 
 # Every string argument of every action is checked once, here, on the way in: NUL and lone surrogates are refused

@@ -6,7 +6,7 @@ again (`force`) replaces the answer of its item in place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from loreforge.secrets import SecretBox
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.service.dataset import item_view
+from loreforge.service.ga import question_styles
 from loreforge.service.llm import run_sync, with_strategy
 from loreforge.service.model_configs import generation
 from loreforge.service.prompts import load_prompts
@@ -30,7 +31,7 @@ from loreforge.views import DatasetItemView, JobView
 
 STAGE = "answers"
 BATCH_MAX = 20
-PROMPTS = ("system", "answers_batched", "answer_single")
+PROMPTS = ("system", "answers_batched", "answer_single", "cot_synthesize")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class APayload:
     questions: list[tuple[int, str, str]]  # (question id, text, tag label)
     input_hash: str
     heading: str = ""
+    formats: dict[int, Any] = field(default_factory=dict)  # question id -> its template's AnswerFormat
+    styles: dict[int, Any] = field(default_factory=dict)  # question id -> the GaStyle of its genre–audience pair
 
 
 def answer_groups(session: Session, row: Project, question_ids: list[int] | None, per_question: bool,
@@ -78,16 +81,31 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
     prompt = prompts["answer_single" if per_question else "answers_batched"]
     cot_mode = settings.answers.cot
     items: list[tuple[str, Any]] = []
-    for chunk, qs in answer_groups(session, row, question_ids, per_question, force, question_filter):
-        h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode)
+    groups = answer_groups(session, row, question_ids, per_question, force, question_filter)
+    asked = [q[0] for _chunk, qs in groups for q in qs]
+    formats, styles = template_formats(session, asked), question_styles(session, asked)
+    for chunk, qs in groups:
+        fmts = {q[0]: formats[q[0]] for q in qs if q[0] in formats}
+        mine = {q[0]: styles[q[0]] for q in qs if q[0] in styles}
+        extra = ([prompts["cot_synthesize"].hash] if cot_mode == "ask" else []) + ([sorted(fmts.items())] if fmts else [])
+        extra += [sorted((qid, s.line("en")) for qid, s in mine.items())] if mine else []
+        h = input_hash(STAGE, chunk.text_hash, [q[:2] for q in qs], prompts["system"].hash, prompt.hash, gen.model_key, cot_mode, *extra)
         key = f"{'question:' + str(qs[0][0]) if per_question else 'chunk:' + str(chunk.id)}:{h[:16]}"
-        items.append((key, APayload(chunk.id, chunk.text, qs, h, chunk.heading_path)))
+        items.append((key, APayload(chunk.id, chunk.text, qs, h, chunk.heading_path, fmts, mine)))
 
     def context(job_id: int) -> StageContext:
         return StageContext(STAGE, row.id, job_id, settings, prompts, gen.config.options.options())
 
     async def work(strategy: Any, ctx: StageContext, p: APayload) -> Any:
-        return await strategy.answers(ctx, AnswerTask(p.chunk_id, p.chunk, p.questions, per_question, p.heading))
+        from loreforge.generate.ga import answer_preamble
+        from loreforge.generate.templates import conform_draft, instruction
+
+        lang = settings.language
+        preamble, marks = answer_preamble(p.styles, [q[0] for q in p.questions], lang)
+        asked = [(qid, text + marks.get(qid, "") + (instruction(p.formats[qid], lang) if qid in p.formats else ""), tag)
+                 for qid, text, tag in p.questions]
+        draft = await strategy.answers(ctx, AnswerTask(p.chunk_id, p.chunk, asked, per_question, preamble=preamble, heading=p.heading))
+        return conform_draft(draft, p.formats, lang)
 
     def store(s: Session, _job_id: int, p: APayload, draft: Any) -> Stored:
         answered = [q for q in p.questions if q[0] in draft.answers]
@@ -99,13 +117,14 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
                 source=gen.source, provider=gen.config.provider, model=draft.model or gen.config.model, prompt_name=used,
                 prompt_hash=prompts[used].hash, input_hash=p.input_hash,
                 tokens_in=share(draft.tokens_in, len(answered), i), tokens_out=share(draft.tokens_out, len(answered), i),
+                ga_pair_id=p.styles[qid].pair_id if qid in p.styles else None,
             )
-            _put_item(s, row.id, qid, fields)
+            put_item(s, row.id, qid, fields)
             question = s.get(Question, qid)
             if question is not None:
                 question.answered = True
-        counts = {"fell_back": 1} if draft.fell_back else {}
-        return Stored(draft.error, draft.raw, counts)
+        counts = {"fell_back": int(draft.fell_back), "cot_synthesized": draft.cot_synthesized, "cot_missing": draft.cot_missing}
+        return Stored(draft.error, draft.raw, {k: n for k, n in counts.items() if n})
 
     params = {"questions": question_ids if question_ids is not None else "unanswered", "mode": settings.answers.mode,
               "model": model, "provider": gen.config.provider, "force": force}
@@ -113,17 +132,31 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
         params["filter"] = question_filter.model_dump(exclude_none=True)
     items = not_done(session, row.id, STAGE, items, force)
     return StagePlan(STAGE, gen, items, params, context, work, store, force=force,
-                     notes={"fell_back": "{n} chunk(s) fell back to per-question answering (the batched reply did not parse)"})
+                     notes={"fell_back": "{n} chunk(s) fell back to per-question answering (the batched reply did not parse)",
+                            "cot_synthesized": "{n} answer(s) came without a chain of thought: written by one extra call per chunk",
+                            "cot_missing": "{n} answer(s) are still without a chain of thought (the extra call failed)"})
+
+
+def template_formats(session: Session, question_ids: list[int]) -> dict[int, Any]:
+    """Question id -> the AnswerFormat of the template that made it (only questions a template made)."""
+    from loreforge.generate.templates import AnswerFormat
+    from loreforge.store.models import QuestionTemplate
+
+    if not question_ids:
+        return {}
+    rows = session.execute(select(Question.id, QuestionTemplate).join(QuestionTemplate, QuestionTemplate.id == Question.template_id)
+                           .where(Question.id.in_(question_ids)))
+    return {qid: AnswerFormat(t.answer_type, tuple(t.labels or ()), t.json_format, t.description) for qid, t in rows}
 
 
 REVIEW_RESET = {"confirmed": False, "rating": None, "score": None, "score_reason": "", "grounding": {}, "grounding_ok": None,
                 "duplicate_of": None, "stale": False}
 
 
-def _put_item(s: Session, project_id: int, question_id: int, fields: dict[str, Any]) -> None:
+def put_item(s: Session, project_id: int, question_id: int, fields: dict[str, Any]) -> None:
     """The question's one dataset item: a new one, or — answered again — the old one with the new answer and its
     review reset (the new answer has not been confirmed, scored or checked)."""
-    item = s.scalar(select(DatasetItem).where(DatasetItem.question_id == question_id))
+    item = s.scalar(select(DatasetItem).where(DatasetItem.question_id == question_id, DatasetItem.kind == "qa"))
     if item is None:
         s.add(DatasetItem(project_id=project_id, question_id=question_id, **fields))
         s.flush()

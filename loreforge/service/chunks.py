@@ -37,7 +37,8 @@ def chunk_views(session: Session, chunks: list[Chunk]) -> list[ChunkView]:
     qcount = {cid: (n, int(s or 0)) for cid, n, s in q_rows}
     names = dict(session.execute(select(Document.id, Document.filename).where(Document.id.in_({c.document_id for c in chunks}))).all())
     return [from_row(ChunkView, c, document=names.get(c.document_id, ""), questions=qcount.get(c.id, (0, 0))[0],
-                     stale_questions=qcount.get(c.id, (0, 0))[1]) for c in chunks]
+                     stale_questions=qcount.get(c.id, (0, 0))[1], cleaned=c.cleaning is not None,
+                     flagged=bool((c.cleaning or {}).get("flagged"))) for c in chunks]
 
 
 def mark_stale(session: Session, chunk_ids: list[int]) -> None:
@@ -117,6 +118,7 @@ class ChunkActions(ServiceBase):
                 move_questions(session, nxt.id, first.id)
                 session.delete(nxt)
             first.size, first.text_hash = len(first.text), text_hash(first.text)
+            first.original_text, first.cleaning = None, None  # a merged text has no one original to restore
             session.flush()
             return chunk_views(session, [first])[0]
 
@@ -190,6 +192,7 @@ class ChunkActions(ServiceBase):
                 text_hash=text_hash(tail),
             )
             chunk.text, chunk.size, chunk.text_hash = head, len(head), text_hash(head)
+            chunk.original_text, chunk.cleaning = None, None  # a half has no one original to restore
             if cut is not None:
                 chunk.end = cut - (position - len(head))
             session.add(second)

@@ -131,9 +131,11 @@ class DocumentActions(ServiceBase):
                 "Please report this with the file if you can.",
             )
 
-    def _ingest_one(self, project_ref: str | int, source: Source, split: bool, owned: bool = False) -> IngestItem:
+    def _ingest_one(self, project_ref: str | int, source: Source, split: bool, owned: bool = False,
+                    converted: LoadedDocument | None = None) -> IngestItem:
         """Check, stage, convert and add one file. `owned`: the source is this ingest's own temporary file
-        (moved into staging instead of copied)."""
+        (moved into staging instead of copied). `converted`: the file's conversion made elsewhere (a PDF read by a
+        vision model or MinerU), used instead of the format's loader."""
         from loreforge.ingest import load, safe_filename
 
         with self.db.session() as session:
@@ -149,7 +151,7 @@ class DocumentActions(ServiceBase):
         staged = storage.stage(source.path, project_dir / "tmp", safe_filename(source.filename), move=owned)
         item: IngestItem | None = None
         try:
-            loaded = load(staged.original, filename=source.filename, limits=settings.ingest)
+            loaded = converted or load(staged.original, filename=source.filename, limits=settings.ingest)
             staged.markdown.write_text(loaded.markdown, encoding="utf-8", newline="\n")
             text_hash = hashlib.sha256(loaded.markdown.encode("utf-8", "surrogatepass")).hexdigest()
             prepared = _Prepared(source, staged, loaded, text_hash, project_dir, settings)

@@ -15,7 +15,7 @@ from loreforge.service import lookups
 from loreforge.service.dataset import DatasetFilter
 from loreforge.service.base import ServiceBase
 from loreforge.service.dataset import apply_filter
-from loreforge.store.models import Chunk, DatasetItem
+from loreforge.store.models import Chunk, DatasetItem, Image
 from loreforge.views import ExportReport
 
 STREAM_BATCH = 1000
@@ -49,6 +49,10 @@ class ExportActions(ServiceBase):
             row = lookups.project(session, project)
             name, project_id = row.name, row.id
         layout = "sharegpt-messages" if format == "llamafactory" else ("alpaca" if format == "hf" else format)
+        if layout in ("alpaca", "custom") and not options.get("include_history") and self._has(project_id, f, DatasetItem.kind == "dialogue"):
+            options["include_history"] = True  # a dialogue's earlier rounds travel in `history`
+        if self._has(project_id, f, DatasetItem.image_id.is_not(None)):
+            options["with_images"] = True  # image QA items: records name their images, copied into `images/`
         opts = make_options(format=layout, file_type="hf" if format == "hf" else file_type, **options)
         described = f.model_dump(exclude_none=True)
         extra = {"project": name, "filters": described or "all items"}
@@ -63,26 +67,34 @@ class ExportActions(ServiceBase):
         return ExportReport(folder=str(result.out_dir), files=[str(p) for p in result.files], counts=dict(result.counts),
                             manifest=str(result.manifest_path))
 
+    def _has(self, project_id: int, f: DatasetFilter, condition: Any) -> bool:
+        """Does the selection hold an item meeting `condition` (a dialogue, an image item)?"""
+        with self.db.session() as session:
+            return session.execute(_items_by_id(project_id, f).where(condition).limit(1)).first() is not None
+
     def _stream_pairs(self, project_id: int, f: DatasetFilter) -> Iterator[QAPair]:
         """Dataset items as QAPairs, read in batches (an export of 300,000 items never holds them all)."""
+        folder = self.config.projects_dir / str(project_id)
         with self.db.session() as session:
             query = _items_by_id(project_id, f)
             rows = session.execute(query.execution_options(yield_per=STREAM_BATCH))
-            for item, document_id in rows:
+            for item, document_id, image in rows:
                 if f.label and f.label not in (item.labels or []):
                     continue
                 yield QAPair(
                     id=item.id, question=item.question, answer=item.answer, cot=item.cot, tag=item.tag,
                     chunk_id=item.chunk_id, document_id=document_id, confirmed=item.confirmed, rating=item.rating,
                     score=item.score, labels=tuple(item.labels or ()), model=item.model,
-                    history=tuple((str(q), str(a)) for q, a in (item.history or [])),
+                    history=tuple((str(q), str(a)) for q, a in (item.history or [])), kind=item.kind, system=item.system or "",
+                    images=(str(folder / image),) if image else (),
                 )
 
 
 def _items_by_id(project_id: int, f: DatasetFilter) -> Any:
     query = (
-        select(DatasetItem, Chunk.document_id)
+        select(DatasetItem, Chunk.document_id, Image.stored_path)
         .outerjoin(Chunk, Chunk.id == DatasetItem.chunk_id)
+        .outerjoin(Image, Image.id == DatasetItem.image_id)
         .where(DatasetItem.project_id == project_id)
         .order_by(DatasetItem.id)
     )

@@ -126,16 +126,17 @@ def train_run(session: Session, run_id: int) -> TrainRun:
     return row
 
 
-def model_config(session: Session, owner: Project, name: str | None) -> ModelConfig:
-    """The config named `name`, or the project's active one."""
+def model_config(session: Session, owner: Project, name: str | None, type: str = "text") -> ModelConfig:
+    """The config named `name`, or the project's active one of `type` (text, or vision)."""
     query = select(ModelConfig).where(ModelConfig.project_id == owner.id)
-    row = session.scalar(query.where(ModelConfig.name == name) if name else query.where(ModelConfig.active.is_(True)))
+    row = session.scalar(query.where(ModelConfig.name == name) if name else
+                         query.where(ModelConfig.active.is_(True), ModelConfig.type == type))
     if row is None:
         names = list(session.scalars(select(ModelConfig.name).where(ModelConfig.project_id == owner.id)))
-        raise NotFound(
-            f"No model config {'named ' + repr(name) if name else 'is active'} in project '{owner.name}'",
-            hint=("Known: " + ", ".join(names)) if names else f"Add one with `loreforge models add {owner.name} --provider ...`",
-        )
+        what = "named " + repr(name) if name else ("is active" if type == "text" else f"of type {type} is active")
+        add = f"loreforge models add {owner.name} --provider ..." + (f" --type {type}" if type != "text" else "")
+        raise NotFound(f"No model config {what} in project '{owner.name}'",
+                       hint=("Known: " + ", ".join(names) + f"; or add one with `{add}`") if names else f"Add one with `{add}`")
     return row
 
 

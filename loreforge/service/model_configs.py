@@ -23,6 +23,7 @@ from loreforge.views import Deleted, ModelTest, ModelView, PresetView, from_row
 OPTION_KEYS = ("temperature", "max_tokens", "top_p", "extra_body", "stream")
 ADAPTER_KEY = "adapter"  # `local` only: the LoRA adapter folder, kept in the config's options (not a call option)
 PING_MAX_TOKENS = 16
+MODEL_TYPES = ("text", "vision")
 
 
 def _view(mc: ModelConfig) -> ModelView:
@@ -60,7 +61,22 @@ def generation(secrets: SecretBox, session: Session, row: Project, model: str | 
 
 
 def _has_active(session: Session, row: Project) -> bool:
-    return session.scalar(select(ModelConfig.id).where(ModelConfig.project_id == row.id, ModelConfig.active.is_(True))) is not None
+    return session.scalar(select(ModelConfig.id).where(ModelConfig.project_id == row.id, ModelConfig.active.is_(True),
+                                                       ModelConfig.type == "text")) is not None
+
+
+def vision_generation(secrets: SecretBox, session: Session, row: Project, model: str | None = None,
+                      overrides: dict[str, Any] | None = None) -> Generation:
+    """What a vision stage uses: the config named `model`, or the project's active vision config (`models add
+    --type vision`) — an OpenAI-compatible endpoint, since images travel as content parts."""
+    from loreforge.providers import get_preset
+
+    mc = lookups.model_config(session, row, model, type="vision")
+    if get_preset(mc.provider).kind != "openai":
+        raise UserError(f"Model config '{mc.name}' cannot take images: its provider '{mc.provider}' is not OpenAI-compatible",
+                        hint="Add a vision model on an OpenAI-compatible endpoint: `loreforge models add PROJECT --type vision "
+                             "--provider custom --base-url URL --model NAME` (vLLM, SGLang, DashScope, OpenAI, ...)")
+    return generation(secrets, session, row, mc.name, None, overrides)
 
 
 def _check_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +95,8 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _activate(session: Session, row: Project, mc: ModelConfig) -> None:
-    session.execute(update(ModelConfig).where(ModelConfig.project_id == row.id).values(active=False))
+    """Make `mc` the active config of its type (text stages use the active text one, vision stages the vision one)."""
+    session.execute(update(ModelConfig).where(ModelConfig.project_id == row.id, ModelConfig.type == mc.type).values(active=False))
     mc.active = True
 
 
@@ -92,15 +109,18 @@ class ModelConfigActions(ServiceBase):
     def add_model(
         self, project: str | int, provider: str, model: str = "", name: str | None = None, base_url: str | None = None,
         api_key: str | None = None, api_key_env: str | None = None, options: dict[str, Any] | None = None, activate: bool = True,
-        allowed_key_envs: Sequence[str] | None = None, adapter: str | int | None = None,
+        allowed_key_envs: Sequence[str] | None = None, adapter: str | int | None = None, type: str = "text",
     ) -> ModelView:
         """Add a model config. `api_key` is a literal key (stored encrypted); `api_key_env` names an
         environment variable. Without either, the preset's variable (e.g. DEEPSEEK_API_KEY) is referenced.
         `allowed_key_envs`: patterns `api_key_env` must match (the REST API passes the server's setting).
         `adapter` (`local` only): a LoRA adapter folder or a train run id, loaded on top of `model` (a folder,
-        hub id or GGUF file); stored as the folder's absolute path in the config's options."""
+        hub id or GGUF file); stored as the folder's absolute path in the config's options. `type` "vision": a model
+        that reads images (image QA, PDF pages by vision), active among the vision configs."""
         from loreforge.providers import get_preset
 
+        if type not in MODEL_TYPES:
+            raise UserError("Unknown model config type", expected=", ".join(MODEL_TYPES), got=repr(type))
         preset = get_preset(provider)
         env_name = api_key_env.removeprefix("env:") if api_key_env else None
         if env_name and allowed_key_envs is not None:
@@ -124,7 +144,8 @@ class ModelConfigActions(ServiceBase):
                 ref = f"env:{env_name}"
             elif preset.key_env:
                 ref = f"env:{preset.key_env}"
-            mc = ModelConfig(project_id=row.id, name=name, provider=provider, model=model, base_url=base_url, api_key_ref=ref, options=opts)
+            mc = ModelConfig(project_id=row.id, name=name, provider=provider, model=model, base_url=base_url, api_key_ref=ref, options=opts,
+                             type=type)
             session.add(mc)
             session.flush()
             if activate:

@@ -36,6 +36,7 @@ class QPayload:
     heading: str
     n: int
     input_hash: str
+    styles: tuple[Any, ...] = ()  # the document's active genre–audience pairs (GaStyle): n questions per pair
 
 
 def norm_text(text: str) -> str:
@@ -46,14 +47,20 @@ def norm_text(text: str) -> str:
 
 
 def questions_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Project, chunk_ids: list[int] | None,
-                   model: str | None, provider: str | None, force: bool, chunk_filter: ChunkFilter | None = None) -> StagePlan:
-    """The questions stage over `chunk_ids` (None: every chunk of the project) that match `chunk_filter`."""
+                   model: str | None, provider: str | None, force: bool, chunk_filter: ChunkFilter | None = None,
+                   ga: bool | None = None) -> StagePlan:
+    """The questions stage over `chunk_ids` (None: every chunk of the project) that match `chunk_filter`. A chunk
+    whose document has active genre–audience pairs gets N questions per pair, in one call (`ga` False, or
+    `ga.use_in_questions` off: none)."""
     from loreforge.generate.dedup import DuplicateIndex
-    from loreforge.generate.strategies import QuestionTask, StageContext
+    from loreforge.generate.ga import GaQuestionTask, llm_ga_questions
+    from loreforge.generate.strategies import QuestionTask, StageContext, StageWork
+    from loreforge.service.ga import active_styles
 
-    gen = generation(secrets, session, row, model, provider)
+    gen = generation(secrets, session, row, model, provider, {"ga.use_in_questions": ga} if ga is not None else None)
     gen.check(STAGE)
-    prompts = load_prompts(config, row, "system", "questions")
+    prompts = load_prompts(config, row, "system", "questions", "questions_ga")
+    styles = active_styles(session, row.id) if gen.settings.ga.use_in_questions and gen.source == "llm" else {}
     labels, label_ids = tag_labels(session, row.id)
     query = select(Chunk).where(Chunk.project_id == row.id).order_by(Chunk.document_id, Chunk.ordinal)
     if chunk_ids is not None:
@@ -66,8 +73,11 @@ def questions_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
     items: list[tuple[str, Any]] = []
     for c in chunks:
         n = _count(c.size, q.chars_per_question, q.max_per_chunk)
-        h = input_hash(STAGE, c.text_hash, prompts["system"].hash, prompts["questions"].hash, gen.model_key, n, ",".join(labels))
-        items.append((f"chunk:{c.id}:{h[:16]}", QPayload(c.id, c.text, c.heading_path, n, h)))
+        mine = styles.get(c.document_id, ())
+        extra = [prompts["questions_ga"].hash, [(s.pair_id, s.line("en")) for s in mine]] if mine else []
+        h = input_hash(STAGE, c.text_hash, prompts["system"].hash, prompts["questions"].hash, gen.model_key, n, ",".join(labels), *extra)
+        items.append((f"chunk:{c.id}:{h[:16]}", QPayload(c.id, c.text, c.heading_path, n, h, mine)))
+    ga_work = StageWork("questions", llm_ga_questions)
     index, seen = DuplicateIndex(), {"last": 0}
 
     def refresh(s: Session) -> None:
@@ -87,25 +97,28 @@ def questions_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
         return StageContext(STAGE, row.id, job_id, gen.settings, prompts, gen.config.options.options(), labels, rng)
 
     async def work(strategy: Any, ctx: StageContext, p: QPayload) -> Any:
+        if p.styles:
+            return await strategy.do(ctx, ga_work, GaQuestionTask(p.chunk_id, p.text, p.n, p.styles))
         return await strategy.questions(ctx, QuestionTask(p.chunk_id, p.text, p.heading, p.n))
 
     def store(s: Session, job_id: int, p: QPayload, draft: Any) -> Stored:
         refresh(s)
-        kept: list[tuple[str, str]] = []
+        kept: list[tuple[str, str, int | None]] = []
         near: list[Any] = []
         within = DuplicateIndex()  # two near-identical questions in one reply count once
-        for text, tag in draft.pairs:
+        for number, (text, tag) in enumerate(draft.pairs):
             twin = index.find(text, q.dedup_threshold)
             if twin is None and within.find(text, q.dedup_threshold) is None:
                 within.add(len(kept), text)
-                kept.append((text, tag))
+                kept.append((text, tag, draft.ga[number] if draft.ga else None))
             else:
                 near.append(twin[0] if twin is not None else None)
-        for i, (text, tag) in enumerate(kept):
+        used = "questions_ga" if p.styles else "questions"
+        for i, (text, tag, pair_id) in enumerate(kept):
             question = Question(
                 project_id=row.id, chunk_id=p.chunk_id, tag_id=label_ids.get(tag), text=text, norm_text=norm_text(text),
-                source=gen.source, provider=gen.config.provider, model=draft.model or gen.config.model, prompt_name="questions",
-                prompt_hash=prompts["questions"].hash, input_hash=p.input_hash,
+                ga_pair_id=pair_id, source=gen.source, provider=gen.config.provider, model=draft.model or gen.config.model,
+                prompt_name=used, prompt_hash=prompts[used].hash, input_hash=p.input_hash,
                 tokens_in=share(draft.tokens_in, len(kept), i), tokens_out=share(draft.tokens_out, len(kept), i),
             )
             s.add(question)
@@ -113,7 +126,8 @@ def questions_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
         counts = {"near_duplicates": len(near)} if near else {}
         return Stored(None if kept else _none_kept(draft, near), counts=counts)
 
-    params = {"chunks": chunk_ids if chunk_ids is not None else "all", "model": model, "provider": gen.config.provider, "force": force}
+    params = {"chunks": chunk_ids if chunk_ids is not None else "all", "model": model, "provider": gen.config.provider,
+              "force": force, "ga": ga}
     if chunk_filter is not None and not chunk_filter.is_empty():
         params["filter"] = chunk_filter.model_dump(exclude_none=True)
     items = not_done(session, row.id, STAGE, items, force)
@@ -136,23 +150,26 @@ class QuestionActions(ServiceBase):
     async def agenerate_questions(
         self, project: str | int, chunk_ids: list[int] | None = None, model: str | None = None, provider: str | None = None,
         force: bool = False, background: bool = False, on_progress: Progress | None = None, chunk_filter: ChunkFilter | None = None,
+        ga: bool | None = None,
     ) -> JobView:
-        """Ask N = max(1, round(len/chars_per_question)) questions of each chunk (all chunks by default).
+        """Ask N = max(1, round(len/chars_per_question)) questions of each chunk (all chunks by default) — N per
+        active genre–audience pair of its document, in the same one call (`ga=False`: pairs ignored).
         Chunks already done with the same text, prompt and model — by any job, in any process — are skipped
         unless `force`. `chunk_filter`: only the chunks matching it (a page's "every chunk matching the filter")."""
         with self.db.session() as session:
             row = lookups.project(session, project)
-            plan = questions_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force, chunk_filter)
+            plan = questions_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force, chunk_filter, ga)
         return await alaunch(self.db, plan, background=background, on_progress=on_progress)
 
     def generate_questions(
         self, project: str | int, chunk_ids: list[int] | None = None, model: str | None = None, provider: str | None = None,
         force: bool = False, background: bool = False, on_progress: Progress | None = None, chunk_filter: ChunkFilter | None = None,
+        ga: bool | None = None,
     ) -> JobView:
         """The blocking twin of `agenerate_questions` (works inside a running event loop too)."""
         with self.db.session() as session:
             row = lookups.project(session, project)
-            plan = questions_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force, chunk_filter)
+            plan = questions_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force, chunk_filter, ga)
         return launch(self.db, plan, background=background, on_progress=on_progress)
 
     # -- management ----------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.store.models import DatasetItem, LLMCall
-from loreforge.views import UsagePoint, UsageRow, UsageView
+from loreforge.service.usage_rows import STAGE_ROWS
+from loreforge.views import PerRow, UsagePoint, UsageRow, UsageView
 
 HOURS_SHOWN = 24 * 90  # the chart's last 90 days of hours
 
@@ -49,6 +50,15 @@ class UsageActions(ServiceBase):
             by_model, by_stage = _rows(session, row.id, LLMCall.model), _rows(session, row.id, LLMCall.stage)
             pairs = session.scalar(select(func.count()).select_from(DatasetItem).where(DatasetItem.project_id == row.id)) or 0
             by_hour = _by_hour(session, row.id)
+            per_row = [_per_row(r, *STAGE_ROWS[r.key], session, row.id) for r in by_stage if r.key in STAGE_ROWS]
         total = sum(r.tokens_in + r.tokens_out for r in by_stage)
         return UsageView(by_model=by_model, by_stage=by_stage, qa_pairs=pairs, tokens_per_pair=round(total / pairs, 1) if pairs else None,
-                         by_hour=by_hour)
+                         by_hour=by_hour, per_row=per_row)
+
+
+def _per_row(usage: UsageRow, what: str, count: Any, session: Any, project_id: int) -> PerRow:
+    """A stage's calls and tokens per row it made (rows counted in the store now)."""
+    made = count(session, project_id)
+    tokens = usage.tokens_in + usage.tokens_out
+    return PerRow(stage=usage.key, rows=made, what=what, calls=usage.calls, tokens=tokens,
+                  calls_per_row=round(usage.calls / made, 3) if made else None, tokens_per_row=round(tokens / made, 1) if made else None)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from loreforge.errors import ConfigError
 from loreforge.settings.engine import RunnerSettings
 from loreforge.settings.evaluation import EvalSettings
+from loreforge.settings.modes import DialogueSettings, DistillSettings, GaSettings, ImageSettings, PdfSettings
 from loreforge.settings.probes import ProbeSettings
 
 SplitStrategy = Literal["markdown", "recursive", "fixed", "token", "custom"]
@@ -121,8 +122,10 @@ class AnswerSettings(_Section):
     )
     cot: Literal["auto", "ask", "off"] = Field(
         "auto",
-        description="Chain of thought: auto keeps the model's own reasoning when it returns some; ask also asks "
-        "for reasoning explicitly; off keeps none.",
+        description="Chain of thought: auto keeps the model's own reasoning when it returns some; ask wants one on "
+        "every answer: asked for in the answer call itself, and answers that still come without one get it from one "
+        "extra call per chunk (never one per answer); off keeps none. Citation phrasing is taken out of every chain "
+        "of thought by rule.",
     )
 
 
@@ -163,6 +166,11 @@ class ProjectSettings(_Section):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     probes: ProbeSettings = Field(default_factory=ProbeSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
+    ga: GaSettings = Field(default_factory=GaSettings)
+    dialogues: DialogueSettings = Field(default_factory=DialogueSettings)
+    distill: DistillSettings = Field(default_factory=DistillSettings)
+    images: ImageSettings = Field(default_factory=ImageSettings)
+    pdf: PdfSettings = Field(default_factory=PdfSettings)
     language: Literal["zh", "en"] = Field("zh", description="Language of prompts and generated data: zh or en.")
 
 

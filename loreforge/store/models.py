@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -104,6 +105,8 @@ class Chunk(Timestamped, Base):
     carried: Mapped[str] = mapped_column(Text, default="")
     edited: Mapped[bool] = mapped_column(Boolean, default=False)  # text no longer equals the document span
     text_hash: Mapped[str] = mapped_column(String(64))
+    original_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # before its first cleaning; None: never cleaned
+    cleaning: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # how it was cleaned, figures that changed
 
 
 class Tag(Timestamped, Base):
@@ -142,14 +145,21 @@ class Question(Timestamped, Provenance, Base):
     norm_text: Mapped[str] = mapped_column(Text, default="")  # normalised for near-duplicate detection
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # its chunk changed after it was written
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("question_templates.id", ondelete="SET NULL"), nullable=True, index=True)
+    ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
+    distill_tag_id: Mapped[int | None] = mapped_column(ForeignKey("distill_tags.id", ondelete="SET NULL"), nullable=True, index=True)
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"), nullable=True, index=True)
 
 
 class DatasetItem(Timestamped, Provenance, Base):
     __tablename__ = "dataset_items"
+    # One generated item of each kind per question (the result key of answer and dialogue generation).
+    __table_args__ = (UniqueConstraint("question_id", "kind", name="uq_dataset_items_question_kind"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    # One generated item per question (the result key of answer generation); imported items have none.
-    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"), nullable=True, unique=True)
+    # The question it answers (a dialogue: the question it starts from); imported items have none.
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), default="qa", server_default="qa", index=True)  # qa | dialogue
     chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunks.id", ondelete="SET NULL"), nullable=True)
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
@@ -167,6 +177,10 @@ class DatasetItem(Timestamped, Provenance, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    ga_pair_id: Mapped[int | None] = mapped_column(ForeignKey("ga_pairs.id", ondelete="SET NULL"), nullable=True, index=True)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # a dialogue's roles, scenario, rounds
+    distilled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # from the model's own knowledge
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"), nullable=True, index=True)
 
 
 class Secret(Timestamped, Base):
@@ -187,7 +201,8 @@ class ModelConfig(Timestamped, Base):
     base_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     api_key_ref: Mapped[str | None] = mapped_column(String(300), nullable=True)  # "env:VAR" or "secret:NAME"
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # temperature, max_tokens, top_p, extra_body
-    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)  # the active one of its type
+    type: Mapped[str] = mapped_column(String(20), default="text", server_default="text")  # text | vision
 
 
 class Job(Timestamped, Base):
@@ -390,3 +405,7 @@ class Probe(Base):
     source_question: Mapped[str | None] = mapped_column(Text, nullable=True)  # the training question it derives from
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # source, prompt name+hash, model, created
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The tables of the data modes of issue 15 (images, distillation trees, genre–audience pairs, question templates).
+from loreforge.store.mode_models import DistillTag, GaPair, Image, PdfPage, QuestionTemplate  # noqa: E402, F401

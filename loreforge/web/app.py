@@ -70,6 +70,15 @@ def create_app(service: Service | None = None, server: ServerSettings | None = N
     from loreforge.web import routes_pipeline
 
     app.include_router(routes_pipeline.router, prefix="/api")
+    from loreforge.web import routes_cleaning, routes_dialogues, routes_distill, routes_ga, routes_images, routes_pdf, routes_templates
+
+    app.include_router(routes_templates.router, prefix="/api")
+    app.include_router(routes_cleaning.router, prefix="/api")
+    app.include_router(routes_ga.router, prefix="/api")
+    app.include_router(routes_dialogues.router, prefix="/api")
+    app.include_router(routes_distill.router, prefix="/api")
+    app.include_router(routes_images.router, prefix="/api")
+    app.include_router(routes_pdf.router, prefix="/api")
     app.include_router(routes_files.router, prefix="/api")
     swagger.install(app)
     from loreforge.web import ui

@@ -40,6 +40,7 @@ class GenerateQuestions(BaseModel):
     model: str | None = None
     provider: str | None = None
     force: bool = False
+    ga: bool | None = None
 
 
 class GenerateAnswers(BaseModel):
@@ -98,8 +99,8 @@ def delete_tag(project: str, tag: str, s: Service = Depends(svc)) -> Deleted:
 
 @router.post("/projects/{project}/questions/generate", response_model=JobView, status_code=202)
 def generate_questions(project: str, body: GenerateQuestions, s: Service = Depends(svc)) -> JobView:
-    return s.generate_questions(project, chunk_ids=body.chunk_ids, model=body.model, provider=body.provider, force=body.force, background=True,
-                                chunk_filter=body.filter)
+    return s.generate_questions(project, chunk_ids=body.chunk_ids, model=body.model, provider=body.provider, force=body.force,
+                                background=True, chunk_filter=body.filter, ga=body.ga)
 
 
 @router.get("/projects/{project}/questions", response_model=PageView[QuestionView])

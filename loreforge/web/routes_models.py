@@ -24,6 +24,7 @@ class ModelCreate(BaseModel):
     options: dict[str, Any] = {}
     activate: bool = True
     adapter: str | int | None = Field(None, description="provider local: a LoRA adapter folder or a train run id")
+    type: str = Field("text", description="text, or vision (a model that reads images)")
 
 
 class PromptText(BaseModel):
@@ -46,7 +47,7 @@ def add_model(project: str, body: ModelCreate, request: Request, s: Service = De
     """On a served API, `api_key_env` may name only the variables the operator allowed (`--allowed-key-env`)."""
     settings = server(request)
     return s.add_model(project, body.provider, body.model, name=body.name, base_url=body.base_url, api_key=body.api_key,
-                       api_key_env=body.api_key_env, options=body.options, activate=body.activate, adapter=body.adapter,
+                       api_key_env=body.api_key_env, options=body.options, activate=body.activate, adapter=body.adapter, type=body.type,
                        allowed_key_envs=settings.allowed_key_envs if settings is not None else None)
 
 
