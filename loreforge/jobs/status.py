@@ -43,6 +43,8 @@ def this_host() -> str:
 
 
 def pid_alive(pid: int | None) -> bool:
+    """Whether process `pid` runs on this host. A zombie — dead, waiting for a parent that was itself killed to
+    reap it — is not alive: its job is lost (Linux: its state in /proc; elsewhere a signal-0 probe)."""
     if not pid:
         return False
     try:
@@ -51,7 +53,16 @@ def pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False  # no /proc (macOS, Windows), or it just went
+    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"Z"
 
 
 def _aware(moment: datetime | None) -> datetime | None:

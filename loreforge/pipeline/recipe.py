@@ -84,7 +84,7 @@ class ExportSection(_Strict):
 
 
 class TrainSection(BaseModel):
-    """LLaMA Factory SFT keys (docs/train.md), on top of the exported bundle's `train_lora.yaml`; `dataset`,
+    """LLaMA Factory SFT keys (docs/training.md), on top of the exported bundle's `train_lora.yaml`; `dataset`,
     `dataset_dir` and `output_dir` are the run's own. `model_name_or_path: starter` is the starter model."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -141,11 +141,13 @@ class Recipe(_Strict):
                                                  "(project setting `language`).")
     split: dict[str, Any] = Field(default_factory=dict, description="Project settings `split.*`: strategy, "
                                   "min_length, max_length, chunk_size, overlap, ...")
-    generation: GenerationSection = Field(default_factory=GenerationSection)
+    generation: GenerationSection = Field(default_factory=GenerationSection, description="The model that writes "
+                                          "questions and answers (default: extractive, offline) and those stages' settings.")
     models: dict[str, ModelSpec] = Field(default_factory=dict, description="Other model configs by name "
                                          "(a judge, a scorer, an endpoint serving the tuned model).")
-    review: ReviewSection = Field(default_factory=ReviewSection)
-    export: ExportSection = Field(default_factory=ExportSection)
+    review: ReviewSection = Field(default_factory=ReviewSection, description="Which pairs are confirmed (what trains).")
+    export: ExportSection = Field(default_factory=ExportSection, description="The LLaMA Factory bundle: validation split, "
+                                  "chain of thought, system prompt.")
     train: TrainSection | None = Field(None, description="Fine-tuning; leave out to stop after the dataset.")
     probes: ProbesSection | None = Field(None, description="Probe sets; leave out for no evaluation.")
     eval: EvalSection | None = Field(None, description="Evaluation (needs train or eval.tuned, and probes).")

@@ -125,7 +125,7 @@ def render_text(summary: dict[str, Any], status: str = "completed") -> str:
     if exported:
         lines.append("  exported " + ", ".join(f"{k} {v}" for k, v in exported.items()))
     g = s["generation"]
-    saved = f" · {g['saved_items']} items already in the store (no call made for them)" if g.get("saved_items") else ""
+    saved = f" · {g['saved_items']} work items found done in the store (not redone)" if g.get("saved_items") else ""
     lines.append(f"  generation {g['provider']}{' ' + g['model'] if g.get('model') else ''}: {g['calls']} LLM calls, "
                  f"{g['tokens_in'] + g['tokens_out']:,} tokens{saved}")
     if "train" in s:

@@ -137,7 +137,7 @@ class PipelineActions(ServiceBase):
         def on_cancel() -> None:
             stopping.set()
             if executor is not None:
-                self._cancel_children(executor)
+                self._cancel_pipeline_children(executor)
 
         beat = control.heartbeat_thread(on_cancel=on_cancel)
         main = threading.current_thread() is threading.main_thread()
@@ -146,34 +146,34 @@ class PipelineActions(ServiceBase):
             executor = Executor(self.app, pipeline_id, control, stopping, on_event, params.get("from"), params.get("until"))
             executor.run()
         except Cancelled:
-            self._finish(control, executor, cancelled=True)
+            self._finish_pipeline(control, executor, cancelled=True)
         except LoreForgeError as exc:
-            self._finish(control, executor, error=exc.render())
+            self._finish_pipeline(control, executor, error=exc.render())
             hint = f"the run resumes where it stopped: `loreforge pipeline execute {pipeline_id}` (or run the recipe again)"
             raise type(exc)(exc.message, expected=exc.expected, got=exc.got,
                             hint=f"{exc.hint.rstrip('. ')}; {hint}" if exc.hint else hint.capitalize()) from exc
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: the stage's job stops too; the run ends cancelled
             stopping.set()
             if executor is not None:
-                self._cancel_children(executor)
-            self._finish(control, executor, cancelled=True)
+                self._cancel_pipeline_children(executor)
+            self._finish_pipeline(control, executor, cancelled=True)
         except SystemExit:
-            self._finish(control, executor, cancelled=True)
+            self._finish_pipeline(control, executor, cancelled=True)
             raise
         except Exception as exc:  # noqa: BLE001 - a library failure becomes a user-facing error, the run kept
             error = f"{type(exc).__name__}: {exc}"
-            self._finish(control, executor, error=error)
+            self._finish_pipeline(control, executor, error=error)
             raise UserError(f"Pipeline run {pipeline_id} failed ({error})",
                             hint=f"The run is recorded and resumes: `loreforge pipeline execute {pipeline_id}`") from exc
         else:
-            self._finish(control, executor)
+            self._finish_pipeline(control, executor)
         finally:
             beat.set()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
         return self.get_pipeline(pipeline_id)
 
-    def _finish(self, control: JobControl, executor: Any, error: str | None = None, cancelled: bool = False) -> None:
+    def _finish_pipeline(self, control: JobControl, executor: Any, error: str | None = None, cancelled: bool = False) -> None:
         status = control.finish(error=error, cancelled=cancelled, status=None if error or cancelled else "completed")
         if executor is None:
             return
@@ -185,7 +185,7 @@ class PipelineActions(ServiceBase):
             session.execute(update(PipelineRun).where(PipelineRun.id == executor.ctx.pipeline_id).values(**values))
         executor.emit({"event": "end", "status": status, "error": error})
 
-    def _cancel_children(self, executor: Any) -> None:
+    def _cancel_pipeline_children(self, executor: Any) -> None:
         for job in executor.ctx.active_children():
             try:
                 self.app.cancel_job(job.id)

@@ -56,7 +56,7 @@ def answers(ctx: RunContext) -> dict[str, Any]:
     if job is None:
         job = ctx.app.generate_answers(ctx.project, model=GENERATION) if answered < _questions(ctx) else None
     result = _job_result(job, "answer calls", None) if job else {"status": "completed", "worked": 0}
-    result["already_answered"] = answered
+    result["already_answered"] = result["saved"] = answered  # answered before this run: not asked again
     result["items"] = _count(ctx, DatasetItem, DatasetItem.project_id == ctx.project_id, DatasetItem.stale.is_(False))
     return result
 

@@ -31,17 +31,16 @@ def train(ctx: RunContext) -> dict[str, Any]:
     if child is not None:
         with ctx.app.db.session() as session:
             run_id = int(session.query(TrainRun.id).filter(TrainRun.job_id == child.id).scalar() or 0)
-        view = ctx.app.get_run(run_id)
-        if view.status not in ACTIVE:
-            view = ctx.app.execute_run(run_id, background=True, launch=launch)  # resumes from its last checkpoint
     else:
         bundle = Path(ctx.record("export")["result"]["folder"])
         config = yaml.safe_load((bundle / "train_lora.yaml").read_text(encoding="utf-8"))
         config.update(recipe.model_dump(mode="json", exclude={"launch", "model_name_or_path"}))
         config.update(model_name_or_path=ctx.train_model(), output_dir=str(ctx.run_dir / "model"), overwrite_output_dir=True)
         where = ctx.resolved.path.parent if ctx.resolved.path else Path.cwd()
-        view = ctx.app.train(config, project=ctx.project, cwd=where, background=True, launch=launch)
-    view = _wait(ctx, lambda: ctx.app.get_run(view.id), lambda: ctx.app.cancel_run(view.id))
+        run_id = ctx.app.train(config, project=ctx.project, cwd=where, background=True, launch=launch).id
+    # resumes from its last checkpoint when its worker is gone (a killed run, a worker lost while waiting)
+    view = _follow(ctx, lambda: ctx.app.get_run(run_id), lambda: ctx.app.execute_run(run_id, background=True, launch=launch),
+                   lambda: ctx.app.cancel_run(run_id), earlier=child is not None)
     if view.status != "completed":
         _failed("train run", view.id, view.status, view.error, f"loreforge runs show {view.id}")
     return {"run_id": view.id, "output_dir": view.output_dir, "best_checkpoint": view.best_checkpoint,
@@ -103,15 +102,14 @@ def evaluate(ctx: RunContext) -> dict[str, Any]:
     child = _same_attempt_child(ctx, "eval")
     if child is not None:
         eval_id = int((child.params or {}).get("eval_run_id") or 0)
-        view = app.get_eval(eval_id)
-        if view.status not in ACTIVE:
-            view = app.execute_eval(eval_id, background=True)  # answers only what is not stored yet
     else:
         sets = [s["name"] for s in ctx.record("probes")["result"]["sets"] if s["probes"]]
         tuned = recipe.tuned or str(ctx.record("train")["result"]["run_id"])
-        view = app.evaluate(ctx.project, ctx.base_model(), tuned, probes=sets, rag=recipe.rag, judge=recipe.judge,
-                            out=ctx.run_dir / "eval", name=ctx.resolved.name, background=True)
-    view = _wait(ctx, lambda: app.get_eval(view.id), lambda: app.cancel_eval(view.id))
+        eval_id = app.evaluate(ctx.project, ctx.base_model(), tuned, probes=sets, rag=recipe.rag, judge=recipe.judge,
+                               out=ctx.run_dir / "eval", name=ctx.resolved.name, background=True).id
+    # answers only what is not stored yet when its worker is gone
+    view = _follow(ctx, lambda: app.get_eval(eval_id), lambda: app.execute_eval(eval_id, background=True),
+                   lambda: app.cancel_eval(eval_id), earlier=child is not None)
     if view.status != "completed":
         _failed("evaluation run", view.id, view.status, view.error, f"loreforge eval show {view.id}")
     return {"eval_id": view.id, "report_dir": view.report_dir, "metrics": {k: v for k, v in view.metrics.items() if k != "files"}}
@@ -138,22 +136,29 @@ def _same_attempt_child(ctx: RunContext, kind: str) -> Any:
     return ctx.unfinished_child(stage, (kind,))
 
 
-def _wait(ctx: RunContext, get: Callable[[], Any], cancel: Callable[[], Any]) -> Any:
-    """Wait for a worker's run to end; stop it when the pipeline run is asked to stop."""
-    asked = False
+def _follow(ctx: RunContext, get: Callable[[], Any], resume: Callable[[], Any], cancel: Callable[[], Any],
+            earlier: bool) -> Any:
+    """Wait for a worker's run to end, and stop it when the pipeline run is asked to stop. Resume it (once) when its
+    worker is lost, and — for a run an `earlier` execution left — when it failed or was cancelled."""
+    asked, resumed = False, False
     while True:
         view = get()
-        if view.status not in ACTIVE:
-            if view.status == "cancelled" or asked:
-                raise Cancelled(f"{ctx.current['stage']} was cancelled")
-            return view
-        if ctx.stopping.is_set() and not asked:
-            asked = True
-            try:
-                cancel()
-            except UserError:
-                pass  # it ended meanwhile
-        time.sleep(POLL_S)
+        if view.status in ACTIVE:
+            if ctx.stopping.is_set() and not asked:
+                asked = True
+                try:
+                    cancel()
+                except UserError:
+                    pass  # it ended meanwhile
+            time.sleep(POLL_S)
+            continue
+        if asked or (view.status == "cancelled" and resumed):
+            raise Cancelled(f"{ctx.current['stage']} was cancelled")
+        if not resumed and (view.status == "interrupted" or earlier and view.status in ("failed", "cancelled")):
+            resumed = True
+            resume()
+            continue
+        return view
 
 
 def _failed(what: str, ref: int, status: str, error: str | None, show: str) -> None:

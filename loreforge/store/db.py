@@ -6,6 +6,7 @@ LOREFORGE_DATABASE_URL names one (needs `pip install 'loreforge[postgres]'`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,8 +57,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_MIGRATING = threading.Lock()  # Alembic keeps its running context in module globals: one migration per process at a time
+
+
 def migrate(engine: Engine, url: str) -> None:
-    """Bring the schema to the newest revision.
+    """Bring the schema to the newest revision (one thread of the process at a time: Alembic's `context` and `op`
+    are process globals, so two threads migrating at once — a watcher thread reopening a store while the main
+    thread opens another — would clash).
 
     On SQLite, foreign keys are off while migrating: a migration that rebuilds a table (Alembic's batch mode
     copies it, drops the old one and renames the copy) would otherwise fire the ON DELETE actions of every
@@ -66,7 +72,7 @@ def migrate(engine: Engine, url: str) -> None:
 
     cfg = alembic_config(url)
     sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as conn:
+    with _MIGRATING, engine.connect() as conn:
         if sqlite:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.commit()

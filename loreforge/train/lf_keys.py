@@ -122,7 +122,7 @@ def _unknown(keys: list[str], valid: set[str] | frozenset[str]) -> None:
     key = keys[0]
     near = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
     hint = f"Did you mean `{near[0]}`?" if near else (
-        "See the accepted keys in docs/train.md" + ("" if trainer_argument_names() else
+        "See the accepted keys in docs/training.md" + ("" if trainer_argument_names() else
                                                     "; transformers' TrainingArguments keys need the [train] extra"))
     more = f" (and {len(keys) - 1} more: {', '.join(keys[1:])})" if len(keys) > 1 else ""
     raise ConfigError(f"Unknown training key `{key}`{more}", hint=hint)
