@@ -111,3 +111,9 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: under xdist (`-n 2`) the longest one (the offline demo, minutes) then runs beside
+    all the others instead of after them, and the suite's wall time is the longer of the two, not their sum."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)

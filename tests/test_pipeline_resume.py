@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from pipeline_workspace import recipe, tiny_model, write_recipe
-from test_resume import llm_server  # noqa: F401 - the fake LLM server process fixture
+
+TESTS = Path(__file__).resolve().parent
 
 EXE = Path(sys.executable).parent / "loreforge"
 TRAIN = {"max_steps": 40, "save_strategy": "steps", "save_steps": 4, "save_total_limit": 2, "eval_strategy": "no",
@@ -71,13 +72,27 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("resume")
 
 
-@pytest.fixture()
-def uninterrupted(workdir: Path, llm_server: str) -> Iterator[tuple[Path, dict[str, Any]]]:  # noqa: F811
-    home = workdir / f"whole-{os.getpid()}-{time.monotonic_ns()}"
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[str]:
+    """The fake LLM as its own process (replies depend only on the prompt; 0.25 s each)."""
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    proc = subprocess.Popen([sys.executable, str(TESTS / "fake_llm.py"), "--port", "0", "--latency", "0.25", "--responder",
+                             "qa_responder:respond"], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("READY"), line
+    yield f"http://127.0.0.1:{line.split()[1]}/v1"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(workdir: Path, llm_server: str) -> tuple[Path, dict[str, Any]]:
+    """One uninterrupted run of the recipe: what a killed-and-resumed run must end with."""
     path = _recipe(workdir, llm_server)
-    done = _run(home, path)
+    done = _run(workdir / "whole", path)
     assert done.returncode == 0, done.stderr[-2000:]
-    yield path, _counts(home)
+    return path, _counts(workdir / "whole")
 
 
 def _reset(url: str) -> None:
@@ -89,7 +104,7 @@ def _requests(url: str) -> list[str]:
     return [str(r["messages"][-1]["content"]) for r in data if r["messages"]]
 
 
-def test_killed_mid_answers_resumes_without_asking_twice(workdir: Path, llm_server: str,  # noqa: F811
+def test_killed_mid_answers_resumes_without_asking_twice(workdir: Path, llm_server: str,
                                                         uninterrupted: tuple[Path, dict[str, Any]]) -> None:
     path, whole = uninterrupted
     home = workdir / "killed-answers"
@@ -114,7 +129,7 @@ def test_killed_mid_answers_resumes_without_asking_twice(workdir: Path, llm_serv
     assert ("answers", "completed") in jobs and len([j for j in jobs if j[0] == "answers"]) == 1  # the same job, resumed
 
 
-def test_killed_mid_training_resumes_from_its_checkpoint(workdir: Path, llm_server: str,  # noqa: F811
+def test_killed_mid_training_resumes_from_its_checkpoint(workdir: Path, llm_server: str,
                                                          uninterrupted: tuple[Path, dict[str, Any]]) -> None:
     path, whole = uninterrupted
     home = workdir / "killed-train"

@@ -135,6 +135,11 @@ def test_rest_api_runs_a_recipe_in_a_worker_and_confines_its_paths(svc: Service,
         served = TestClient(create_app(svc, ServerSettings(host="127.0.0.1")), base_url="http://127.0.0.1")
         outside = served.post("/api/pipelines", json={"recipe": data}, headers={"Origin": "http://127.0.0.1"})
         assert outside.status_code == 403 and "outside the folders this server may write" in outside.json()["message"]
+        inside = {**data, "documents": ["docs/a.md"], "train": {"model_name_or_path": "m", "cache_dir": "/etc/x"}}
+        cache = served.post("/api/pipelines", json={"recipe": inside}, headers={"Origin": "http://127.0.0.1"})
+        assert cache.status_code == 403 and "train.cache_dir" in cache.json()["message"]
+        remote = {**inside, "train": {"model_name_or_path": "m", "trust_remote_code": True}}
+        assert served.post("/api/pipelines", json={"recipe": remote}, headers={"Origin": "http://127.0.0.1"}).status_code == 403
         client = TestClient(create_app(svc))  # in-process: trusts its caller like the Python API
         bad = client.post("/api/pipelines", json={"recipe": {**data, "documnets": []}})
         assert bad.status_code == 422 and "documnets" in bad.json()["message"]

@@ -3,7 +3,8 @@ list, show, run one again (it resumes), cancel, and the run's event stream (the 
 
 When served, the paths a recipe names (documents, probe files, the run folder) are taken under LOREFORGE_HOME
 when relative and must lie there or in a folder the operator allowed (`--allow-path`): a client cannot make the
-server read or write elsewhere; `trust_remote_code` in its training section needs `--allow-remote-code`."""
+server read or write elsewhere (the training section's `cache_dir` and `logging_dir` too); `trust_remote_code` in
+its training section needs `--allow-remote-code`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from loreforge.pipeline.load import shipped_recipe
 from loreforge.service import Service
 from loreforge.views import PipelineView
 from loreforge.web.deps import check_remote_code, home_dir, server, svc, write_path
+from loreforge.web.routes_training import WRITTEN_KEYS
 
 router = APIRouter(tags=["pipeline"])
 
@@ -44,6 +46,10 @@ def _confine(request: Request, recipe: dict[str, Any]) -> dict[str, Any]:
         out["output_dir"] = write_path(request, str(recipe["output_dir"]), base, "run folder")
     if isinstance(recipe.get("train"), dict):
         check_remote_code(request, recipe["train"])
+        train = dict(recipe["train"])
+        for key in (k for k in WRITTEN_KEYS if isinstance(train.get(k), str)):  # folders the trainer writes
+            train[key] = write_path(request, train[key], base, f"train.{key}")
+        out["train"] = train
     return out
 
 
