@@ -158,3 +158,24 @@ def test_killed_mid_training_resumes_from_its_checkpoint(workdir: Path, llm_serv
     assert metrics["global_step"] == 40 and metrics["resumed_from_step"] in (4, 8) and not metrics.get("started_over")
     assert view["stages"]["eval"]["status"] == "completed" and view["summary"]["train"]["run_id"] == view["stages"]["train"]["result"]["run_id"]
     assert _counts(home) == whole
+
+
+def test_ctrl_c_cancels_the_stage_job_and_the_next_run_continues(workdir: Path, llm_server: str,
+                                                                 uninterrupted: tuple[Path, dict[str, Any]]) -> None:
+    """Ctrl-C (SIGINT) in the foreground: the stage's own job stops too, the run ends `cancelled` (exit 4), and
+    running the recipe again finishes it with the counts of an uninterrupted run."""
+    path, whole = uninterrupted
+    home = workdir / "ctrl-c"
+    proc = subprocess.Popen([str(EXE), "--home", str(home), "run", str(path), "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: (_query(home, "SELECT count(*) FROM dataset_items") or [(0,)])[0][0] >= 2, "2 answers", proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 4, err[-2000:]
+    assert "cancelled" in out
+    statuses = dict(_query(home, "SELECT kind, status FROM jobs WHERE kind IN ('pipeline', 'answers')"))
+    assert statuses == {"pipeline": "cancelled", "answers": "cancelled"}
+    again = _run(home, path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(again.stdout)["stages"]["answers"]["reason"] == "it was cancelled: resuming"
+    assert _counts(home) == whole

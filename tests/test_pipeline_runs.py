@@ -157,3 +157,22 @@ def test_rest_api_runs_a_recipe_in_a_worker_and_confines_its_paths(svc: Service,
         assert "event: end" in events
         assert client.post(f"/api/pipelines/{run_id}/cancel").status_code == 409
         assert client.get("/api/pipelines", params={"project": "p"}).json()[0]["id"] == run_id
+
+
+def test_a_bad_document_is_reported_and_the_others_go_on(svc: Service, tmp_path: Path) -> None:
+    """A broken file among the recipe's documents: named with its reason in the summary; the run completes."""
+    from conftest import examples
+
+    broken = tmp_path / "docs" / "broken.pdf"
+    broken.parent.mkdir()
+    broken.write_bytes(b"%PDF-1.7\n this is not a PDF at all")
+    with FakeLLM(responder=respond) as fake:
+        data = recipe(fake.base_url, documents=[str(broken), *(str(p) for p in examples())])
+        view = svc.run_pipeline(write_recipe(tmp_path, data))
+    assert view.status == "completed", view.error
+    failed = view.summary["documents"]["failed"]
+    assert [f["file"] for f in failed] == ["broken.pdf"] and failed[0]["error"]
+    assert view.summary["documents"]["in_project"] == len(examples()) and view.summary["items"]["confirmed"] > 0
+    from loreforge.pipeline.summary import render_text
+
+    assert "1 failed" in render_text(view.summary)

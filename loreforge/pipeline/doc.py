@@ -55,7 +55,7 @@ to the recipe file. `--set KEY=VALUE` changes a key from the command line (`--se
 
 | stage | does | inputs that rerun it when they change |
 |---|---|---|
-| ingest | adds the documents (the same content twice is recognised) | the documents' content, `settings` `ingest.*` |
+| ingest | adds the documents (the same content twice is recognised; a bad file is reported, the others go on; documents no longer in the recipe are kept and listed in the summary) | the documents' content, `settings` `ingest.*` |
 | split | splits documents not split yet or split with other settings; a chunk whose text is unchanged keeps its questions and answers | `split` |
 | tags | the two-level domain tag tree from the headings | `generation` model, `settings` `tags.*` |
 | questions | a job: questions for every chunk not asked yet with this prompt and model | `generation` model and `questions`, the prompts |

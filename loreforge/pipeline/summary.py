@@ -30,7 +30,8 @@ def build_summary(resolved: Resolved, records: dict[str, Any], counts: dict[str,
     out: dict[str, Any] = {
         "run": resolved.name, "project": resolved.project, "run_dir": str(run_dir),
         "documents": {"in_project": counts.get("documents", 0), "added": res.get("ingest", {}).get("added"),
-                      "failed": res.get("ingest", {}).get("failed", [])},
+                      "failed": res.get("ingest", {}).get("failed", []),
+                      "not_in_recipe": res.get("ingest", {}).get("not_in_recipe", [])},
         "chunks": counts.get("chunks", 0), "questions": counts.get("questions", 0),
         "items": {"generated": res.get("review", {}).get("items", counts.get("dataset_items", 0)),
                   "confirmed": res.get("review", {}).get("confirmed"), "grounding": res.get("review", {}).get("grounding"),
@@ -121,6 +122,10 @@ def render_text(summary: dict[str, Any], status: str = "completed") -> str:
     failed = f", {len(docs['failed'])} failed" if docs.get("failed") else ""
     lines.append(f"  documents {docs['in_project']}{failed} · chunks {s['chunks']} · questions {s['questions']} · "
                  f"QA pairs {items['generated']} ({items.get('confirmed')} confirmed)")
+    others = docs.get("not_in_recipe") or []
+    if others:
+        lines.append(f"  note: {len(others)} document(s) of the project are not in the recipe and were kept: "
+                     f"{', '.join(others[:3])}{' …' if len(others) > 3 else ''} (`loreforge documents delete` removes one)")
     exported = items.get("exported") or {}
     if exported:
         lines.append("  exported " + ", ".join(f"{k} {v}" for k, v in exported.items()))

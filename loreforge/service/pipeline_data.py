@@ -18,14 +18,17 @@ from loreforge.views import JobView
 
 
 def ingest(ctx: RunContext) -> dict[str, Any]:
+    """Add the recipe's documents (the same content twice is recognised). A bad file is reported and the others go
+    on; documents the project holds that the recipe no longer names are kept, and listed (delete them by hand)."""
     report = ctx.app.ingest(ctx.project, list(ctx.resolved.documents), split=False)
     failed = [{"file": i.filename, "error": i.error} for i in report.items if i.status == "failed"]
-    documents = ctx.app.get_project(ctx.project).counts.documents
-    if not documents:
+    named = {i.document_id for i in report.items if i.document_id is not None}
+    others = [d.filename for d in ctx.app.list_documents(ctx.project) if d.id not in named]
+    if not named:
         raise UserError("No document of the recipe could be read", got="; ".join(f"{f['file']}: {f['error']}" for f in failed[:3]),
                         hint="Fix or replace those files, then run the recipe again")
-    return {"added": report.added, "already_there": report.duplicates, "failed": failed, "documents": documents,
-            "skipped_files": list(ctx.resolved.skipped)}
+    return {"added": report.added, "already_there": report.duplicates, "failed": failed, "documents": len(named) + len(others),
+            "not_in_recipe": others, "skipped_files": list(ctx.resolved.skipped)}
 
 
 def split(ctx: RunContext) -> dict[str, Any]:

@@ -106,7 +106,7 @@ class Executor:
         watcher.start()
         try:
             result = RUNNERS[d.stage](ctx)
-        except Cancelled:
+        except (Cancelled, KeyboardInterrupt):  # asked to stop: from the store, Ctrl-C, or SIGTERM
             self._end_stage(d, "cancelled", began, None)
             raise
         except BaseException as exc:
