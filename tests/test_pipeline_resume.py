@@ -58,6 +58,12 @@ def _counts(home: Path) -> dict[str, Any]:
             "exported": json.loads(_query(home, "SELECT stages FROM pipeline_runs")[0][0])["export"]["result"]["counts"]}
 
 
+def _start(home: Path, path: Path, **io: Any) -> subprocess.Popen[str]:
+    """`loreforge run` in the foreground of a child process (to be killed or interrupted)."""
+    return subprocess.Popen([str(EXE), "--home", str(home), "run", str(path), "--quiet"], text=True,
+                            **({"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} | io))
+
+
 def _wait_for(check: Any, what: str, proc: subprocess.Popen[str], limit: float = 120) -> None:
     deadline = time.monotonic() + limit
     while not check():
@@ -108,8 +114,7 @@ def test_killed_mid_answers_resumes_without_asking_twice(workdir: Path, llm_serv
                                                         uninterrupted: tuple[Path, dict[str, Any]]) -> None:
     path, whole = uninterrupted
     home = workdir / "killed-answers"
-    proc = subprocess.Popen([str(EXE), "--home", str(home), "run", str(path), "--quiet"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = _start(home, path)
     _wait_for(lambda: (_query(home, "SELECT count(*) FROM dataset_items") or [(0,)])[0][0] >= 3, "3 answers", proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
@@ -133,8 +138,7 @@ def test_killed_mid_training_resumes_from_its_checkpoint(workdir: Path, llm_serv
                                                          uninterrupted: tuple[Path, dict[str, Any]]) -> None:
     path, whole = uninterrupted
     home = workdir / "killed-train"
-    proc = subprocess.Popen([str(EXE), "--home", str(home), "run", str(path), "--quiet"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = _start(home, path)
     model = home / "projects" / "1" / "pipeline" / "t" / "model"
     _wait_for(lambda: (model / "checkpoint-8").is_dir() and (model / "trainer_log.jsonl").is_file(), "checkpoint 8", proc, 240)
     workers = [pid for (pid,) in _query(home, "SELECT pid FROM jobs WHERE kind = 'train'") if pid]
@@ -166,8 +170,7 @@ def test_ctrl_c_cancels_the_stage_job_and_the_next_run_continues(workdir: Path, 
     running the recipe again finishes it with the counts of an uninterrupted run."""
     path, whole = uninterrupted
     home = workdir / "ctrl-c"
-    proc = subprocess.Popen([str(EXE), "--home", str(home), "run", str(path), "--quiet"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = _start(home, path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _wait_for(lambda: (_query(home, "SELECT count(*) FROM dataset_items") or [(0,)])[0][0] >= 2, "2 answers", proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
