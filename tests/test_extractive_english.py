@@ -70,6 +70,15 @@ def asked(chunk: str, heading: str = "") -> dict[str, str]:
      "What does Quillmark Instruments make?", "Quillmark Instruments makes weather buoys and coastal sensors."),
     ("The board approved a dividend of 0.85 yuan per share.", "Harbor Light Robotics",
      "How much dividend did the board of Harbor Light Robotics approve per share?", None),
+    ("In the 2024 financial year it had revenue of EUR 42.3 million, up 38% from EUR 30.7 million in 2023.",
+     "Harbor Light Robotics", "How much revenue did Harbor Light Robotics have in the 2024 financial year?",
+     "Harbor Light Robotics had revenue of EUR 42.3 million in the 2024 financial year."),
+    ("Harbor Light Robotics sells robots, and employed 215 people.", "",
+     "How many people did Harbor Light Robotics employ?", "Harbor Light Robotics employed 215 people."),
+    ("The Gull-3 climbs booms. It weighs 14.5 kg, runs for 6 hours on one battery and detects cracks down to 0.8 mm.", "",
+     "For how many hours does the Gull-3 run on one battery?", "The Gull-3 runs for 6 hours on one battery."),
+    ("Service plans include a guaranteed replacement within 72 hours.", "",
+     "Within how many hours do service plans include a guaranteed replacement?", None),
 ])
 def test_a_fact_becomes_a_question_about_its_named_subject(chunk: str, heading: str, question: str, answer: str | None) -> None:
     pairs = asked(chunk, heading)
@@ -121,3 +130,17 @@ def test_the_shipped_document_asks_every_fact_as_the_pipeline_splits_it() -> Non
     assert not [q for q in questions if q.lower().startswith(("it ", "its ", "what do we know"))], sorted(questions)
     assert "How many people does Brindle & Osk employ?" in questions
     assert "What is the flagship product of Quillmark Instruments?" in questions
+
+
+def test_what_is_not_a_fact_is_not_asked() -> None:
+    """A number inside a model name, a figure in a trailing comma phrase the answer drops, a passive sentence
+    without a figure: none becomes a question."""
+    pairs = asked("The Gull-3 is a robot. In 2024 it had revenue of EUR 42.3 million, up 38% from EUR 30.7 million in 2023. "
+                  "The company, its products and all figures are invented for the demo.", "Harbor Light Robotics")
+    assert not [q for q in pairs if "Gull-how" in q or "percentage" in q or "are invented" in q or "What are" in q], sorted(pairs)
+
+
+def test_a_question_heading_and_its_paragraph_are_a_pair() -> None:
+    chunk = "### Can the Gull-3 work in rain?\n\nYes. The Gull-3 is rated IP67 and operates in winds up to 15 m/s.\n\n### Next"
+    pairs = asked(chunk, "Harbor Light Robotics > FAQ")
+    assert pairs["Can the Gull-3 work in rain?"] == "Yes. The Gull-3 is rated IP67 and operates in winds up to 15 m/s."

@@ -130,6 +130,8 @@ def _facts(sentence: str, language: str = "zh") -> tuple[_Fact, ...]:
     for m in _AMOUNT.finditer(sentence):
         if any(taken[m.start():m.end()]) or any(in_name[m.start():m.end()]):
             continue
+        if language == "en" and _glued(sentence, m.start(), m.end()):
+            continue  # a model name ("Gull-3", "A320", "COVID-19"), not a figure
         unit = (m.group("unit") or "").strip()
         facts.append(_Fact("amount" if unit else "number", m.start(), m.end(), unit))
         taken[m.start():m.end()] = [True] * (m.end() - m.start())
@@ -139,6 +141,13 @@ def _facts(sentence: str, language: str = "zh") -> tuple[_Fact, ...]:
         facts.append(_Fact("name", m.start(), m.end(), ""))
     facts.sort(key=lambda f: (_TIERS[f.kind], f.start))
     return tuple(facts)
+
+
+def _glued(sentence: str, start: int, end: int) -> bool:
+    """A number glued to letters, directly or by a hyphen: part of a name."""
+    before = sentence[max(0, start - 2):start]
+    after = sentence[end:end + 1]
+    return bool(re.search(r"[A-Za-z]-?\Z", before)) or after.isalpha()
 
 
 def _clause_start(sentence: str, at: int) -> int:
@@ -232,6 +241,7 @@ class Extractor:
         ranked = sorted(sentences, key=lambda s: (s.tier, s.start))
         rounds = max((len(s.facts) for s in ranked), default=0)
         seen: set[str] = {qa.question for qa in out}
+        fallback: list[tuple[_Sentence, _Fact | None]] = []
         for r in range(max(rounds, 1)):
             for s in ranked:
                 if len(out) >= n:
@@ -242,6 +252,9 @@ class Extractor:
                 if r > 0 and fact is not None and fact.kind == "name" and language != "en":
                     continue
                 asked = _english(s, fact, subjects[s.start]) if language == "en" else None
+                if asked is None and language == "en":
+                    fallback.append((s, fact))  # a cloze reads badly in English: only if nothing else is asked
+                    continue
                 if asked is None:
                     asked = [(_question(s, fact, language, self._settings), *_answer(s, fact, self._settings))]
                 for question, answer, offset in asked:
@@ -250,6 +263,10 @@ class Extractor:
                     seen.add(question)
                     fact_text = s.text[fact.start:fact.end] if fact else ""
                     out.append(ExtractedQA(question, answer, s.text, s.start + offset, fact_text))
+        for s, fact in fallback[:n] if not out else []:
+            question = " ".join(_question(s, fact, language, self._settings).split())
+            answer, offset = _answer(s, fact, self._settings)
+            out.append(ExtractedQA(question, answer, s.text, s.start + offset, s.text[fact.start:fact.end] if fact else ""))
         return out
 
 
@@ -286,10 +303,14 @@ def _subjects(chunk_text: str, sentences: list[_Sentence], heading: str) -> dict
     return out
 
 
+_QUESTION_HEADING = re.compile(r"^#{1,6}[ \t]+(.+\?)[ \t]*$", re.M)
+
+
 def _faq_pairs(chunk_text: str, sentences: list[_Sentence]) -> tuple[list[ExtractedQA], set[int]]:
-    """An FAQ's own pairs: a question sentence and the sentences after it in its paragraph (up to two, up to the
-    next question) as the answer. Returns the pairs and the starts of the answer sentences."""
-    ordered = sorted(sentences, key=lambda s: s.start)
+    """An FAQ's own pairs: a question — a sentence, or a heading — and the sentences after it in its paragraph (up
+    to two, up to the next question) as the answer. Returns the pairs and the starts of the answer sentences."""
+    headings = [_Sentence(m.start(1), m.group(1), ()) for m in _QUESTION_HEADING.finditer(chunk_text)]
+    ordered = sorted(sentences + headings, key=lambda s: s.start)
     pairs: list[ExtractedQA] = []
     answered: set[int] = set()
     for i, s in enumerate(ordered):
@@ -298,12 +319,15 @@ def _faq_pairs(chunk_text: str, sentences: list[_Sentence]) -> tuple[list[Extrac
         parts: list[_Sentence] = []
         end = s.start + len(s.text)
         for nxt in ordered[i + 1:i + 3]:
-            if nxt.text.rstrip().endswith("?") or "\n\n" in chunk_text[end:nxt.start]:
+            between = chunk_text[end:nxt.start]
+            if nxt.text.rstrip().endswith("?") or ("\n\n" in between and (parts or s not in headings)):
                 break
             parts.append(nxt)
             end = nxt.start + len(nxt.text)
         if parts:
-            span = chunk_text[parts[0].start:end]
-            pairs.append(ExtractedQA(" ".join(s.text.split()), " ".join(span.split()), span, parts[0].start, ""))
+            begin = s.start + len(s.text)
+            begin += len(chunk_text[begin:parts[0].start]) - len(chunk_text[begin:parts[0].start].lstrip())
+            span = chunk_text[begin:end]  # from right after the question: a short "Yes." opens the answer too
+            pairs.append(ExtractedQA(" ".join(s.text.split()), " ".join(span.split()), span, begin, ""))
             answered.update(p.start for p in parts)
     return pairs, answered

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from loreforge.generate.english.clauses import NAME_WORD, SPLITTERS, WORD, Clause, Subjects, clause_of, unfront, verb_phrase_of
 from loreforge.generate.english.phrases import Fact, Phrase, drop_trailing, phrase_of
-from loreforge.generate.english.verbs import MODALS, verb_index
+from loreforge.generate.english.verbs import MODALS, PARTICIPLES, verb_index
 
 _GENERIC_HEADINGS = {"company", "overview", "products", "results", "summary", "introduction", "background", "history",
                      "customers", "people", "finance", "outlook", "highlights", "contents", "appendix", "notes", "faq",
@@ -62,7 +62,9 @@ def named_subject(sentence: str, subjects: Subjects) -> str | None:
     if v is None:
         return None
     subject = " ".join(words[:v]).strip(",")
-    return subject if subjects.is_name(subject) else None
+    if not subjects.is_name(subject):
+        return None
+    return "the" + subject[3:] if subject.startswith("The ") else subject  # "the Gull-3" inside a question
 
 
 def english_qa(sentence: str, fact: Fact, subjects: Subjects) -> EnglishQA | None:
@@ -109,8 +111,11 @@ def english_what_qa(sentence: str, subjects: Subjects) -> list[EnglishQA]:
     out: list[EnglishQA] = []
     for at in starts:
         clause = Clause.parse(verb_phrase_of(first, at)[0], subjects)
-        if clause is None or not clause.rest.strip() or clause.verb.lower() in MODALS:
+        if clause is None or not clause.rest.strip() or clause.verb.lower() in MODALS or "," in clause.subject:
             continue
+        head = clause.rest.split()[0].lower()
+        if clause.do_form is None and (head in PARTICIPLES or head.endswith("ed")):
+            continue  # a passive without a figure ("… are invented for the demo"): nothing to ask
         if clause.do_form is None:
             question = f"What {clause.verb.lower()} {clause.subject}{tail}?"
         else:

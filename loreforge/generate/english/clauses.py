@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from loreforge.generate.english.verbs import DETERMINERS, PREPOSITIONS, do_support, verb_index
+from loreforge.generate.english.verbs import DETERMINERS, HAVE, PREPOSITIONS, do_support, is_verb_form, verb_index
 
 WORD = re.compile(r"\S+")
 NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|&|of|and|the|de|van|von|No\.?|\d+)$")
@@ -16,7 +16,7 @@ PRONOUN_SUBJECTS = frozenset({"it", "they", "the company", "the firm", "the grou
 _FRONTED = re.compile(
     r"^(?P<p>In|On|During|Since|As of|By|For|Throughout|Over)\s+(?P<d>(?:the\s+)?(?:(?:first|second|third|fourth)\s+"
     r"(?:quarter|half)\s+of\s+)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+)?"
-    r"(?:Q[1-4]\s+|H[12]\s+)?(?:19|20)\d{2})\s*,?\s+"
+    r"(?:Q[1-4]\s+|H[12]\s+)?(?:19|20)\d{2}(?:\s+(?:financial|fiscal)\s+year)?)\s*,?\s+"
 )
 SPLITTERS = re.compile(r",\s+(?:and|but|while|whereas)\s+|;\s+|,\s+(?=(?:who|which)\s)")
 
@@ -33,7 +33,11 @@ class Subjects:
     name_words: frozenset[str] = frozenset()
 
     def is_name(self, phrase: str) -> bool:
+        """A proper name: capitalised words ("Quillmark Instruments", "Brindle & Osk"), or "The" and one ("The
+        Tern", "The Gull-3"); a single word must be one the chunk's names use (not a sentence's first word)."""
         words = phrase.split()
+        if len(words) >= 2 and words[0] == "The" and all(NAME_WORD.match(w) and w[:1].isupper() for w in words[1:]):
+            return True
         if not words or not all(NAME_WORD.match(w) for w in words) or words[0].lower() in DETERMINERS:
             return False
         return len([w for w in words if w[:1].isupper()]) >= 2 or words[0] in self.name_words
@@ -58,6 +62,13 @@ def clause_of(body: str, at: int) -> tuple[str, int] | None:
     piece, local = body[starts[i]:end], at - starts[i]
     rel = re.match(r"(who|which)\s+", piece)
     if not rel:
+        first = piece.split()[0].lower() if piece.split() else ""
+        if i > 0 and (is_verb_form(first) or first in HAVE):  # ", and employed 215 people": the first clause's subject
+            words = body[:bounds[0].start()].split()
+            v = verb_index(words)
+            if v:
+                subject = " ".join(words[:v])
+                return f"{subject} {piece}", local + len(subject) + 1
         return piece, local
     antecedent = _antecedent(body[:starts[i]].rstrip(", ").split(), rel.group(1))
     if not antecedent:
@@ -87,7 +98,7 @@ def verb_phrase_of(piece: str, at: int) -> tuple[str, int]:
     v = verb_index([w.group() for w in words])
     if v is None:
         return piece, at
-    for m in re.finditer(r"\s+and\s+(\w+)", piece[words[v].end():]):
+    for m in re.finditer(r"(?:,\s+(?:and\s+)?|\s+and\s+)(\w+)", piece[words[v].end():]):
         second = m.group(1)
         if second.lower() in DETERMINERS or verb_index(["x", second]) != 1:
             continue
@@ -95,7 +106,7 @@ def verb_phrase_of(piece: str, at: int) -> tuple[str, int]:
         if at < cut:
             return piece[:cut], at
         subject = piece[:words[v].start()].rstrip()
-        return f"{subject} {piece[verb_at:]}", at - verb_at + len(subject) + 1
+        return verb_phrase_of(f"{subject} {piece[verb_at:]}", at - verb_at + len(subject) + 1)
     return piece, at
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from loreforge.generate.english.clauses import Clause
 from loreforge.generate.english.verbs import CHANGE_VERBS, COPULA, DETERMINERS, PREPOSITIONS
 
+CURRENCY = re.compile(r"EUR|USD|RMB|CNY|GBP|JPY|HKD|CHF|€|\$|£|¥")
 MONEY = re.compile(r"[$€£¥]|\b(?:euros?|dollars?|yuan|pounds|francs|yen|rmb|usd|eur|cents?)\b", re.I)
 PERSON_WORDS = ("executive", "founder", "chair", "ceo", "director", "head", "manager", "president", "officer",
                 "owner", "leader", "chief", "partner", "engineer", "author")
@@ -53,10 +54,14 @@ def phrase_of(clause: Clause, fact: Fact) -> Phrase | None:
     rest = clause.rest
     if fact.start < 0 or fact.end > len(rest):
         return None
+    if "," in rest[:fact.start]:
+        return None  # in a trailing comma phrase (", up 38% from ..."): the answer would not hold it
     head = rest[:fact.start].split()
     value = rest[fact.start:fact.end]
     tail = until_comma(rest[fact.end:].split())
     noun, tail = _counted_noun(fact, value, tail)
+    if head and CURRENCY.fullmatch(head[-1]):  # "revenue of EUR 42.3 million": the currency stands before the figure
+        head, noun = head[:-1], head[-1]
     prep = _governing_preposition(head)
     if prep:
         head = head[:len(head) - len(prep)]
@@ -116,7 +121,7 @@ def _build(clause: Clause, fact: Fact, value: str, prep: str, noun: str, head: l
         return _name_phrase(clause, prep, head, value, before, after)
     if "%" in value or "percent" in fact.unit:
         return _percent_phrase(clause, prep, head, tail, before, after)
-    if MONEY.search(f"{value} {noun}"):
+    if MONEY.search(f"{value} {noun}") or CURRENCY.fullmatch(noun):
         if prep == "of" and head and plain(head[-1]):
             thing, kept = head[-1], [w for w in head[:-1]]
             while kept and kept[-1].lower() in DETERMINERS:

@@ -38,6 +38,10 @@ IRREGULAR_PAST = {
     "introduced": "introduce", "operated": "operate", "created": "create", "declined": "decline", "priced": "price",
     "employed": "employ", "measured": "measure", "shipped": "ship", "planned": "plan", "stopped": "stop",
 }
+# Plural subjects take the base form: "Service plans include ...". After a noun in -s, one of these is the verb.
+BASE_VERBS = frozenset({"include", "provide", "cover", "offer", "use", "need", "require", "allow", "make", "run", "take",
+                        "give", "show", "contain", "support", "cost", "come", "work", "help", "reach", "serve", "keep",
+                        "last", "stay", "remain", "get", "have", "say", "buy", "sell", "pay", "receive", "account"})
 PARTICIPLES = frozenset({"been", "grown", "risen", "fallen", "sold", "made", "taken", "built", "kept", "paid", "won",
                          "led", "become", "begun", "brought", "given", "gotten", "held", "left", "lost", "met", "said",
                          "seen", "sent", "told", "thought", "gone", "written", "come", "drawn", "driven", "fed", "found",
@@ -45,7 +49,9 @@ PARTICIPLES = frozenset({"been", "grown", "risen", "fallen", "sold", "made", "ta
 
 
 def verb_index(words: list[str]) -> int | None:
-    """Index of the finite verb of a clause given as words (never the first word: that is the subject)."""
+    """Index of the finite verb of a clause given as words (never the first word: that is the subject). A past
+    participle followed by a preposition with an auxiliary later ("A dashboard hosted in Frankfurt is optional")
+    modifies the subject: the auxiliary is the verb."""
     for i in range(1, len(words)):
         raw = words[i]
         w = raw.strip(",").lower()
@@ -55,7 +61,21 @@ def verb_index(words: list[str]) -> int | None:
         if raw[:1].isupper() or prev in DETERMINERS or prev in PREPOSITIONS or not w.isalpha():
             continue
         if is_verb_form(w):
-            return i
+            if i + 1 < len(words) and words[i + 1].strip(",").lower() in BASE_VERBS and w.endswith("s"):
+                return i + 1  # "plans include": a plural noun, then its verb
+            later = _later_auxiliary(words, i)
+            return later if later is not None and (w.endswith("ed") or w in PARTICIPLES) and _next_is_preposition(words, i) else i
+    return None
+
+
+def _next_is_preposition(words: list[str], i: int) -> bool:
+    return i + 1 < len(words) and words[i + 1].strip(",").lower() in PREPOSITIONS
+
+
+def _later_auxiliary(words: list[str], i: int) -> int | None:
+    for j in range(i + 2, len(words)):
+        if words[j].strip(",").lower() in COPULA | MODALS or words[j].strip(",").lower() in HAVE:
+            return j
     return None
 
 
