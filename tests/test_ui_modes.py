@@ -378,3 +378,23 @@ def test_settings_add_a_vision_model_and_the_dataset_mode_filters(app_service: t
     assert client.get(f"{P}/dataset?kind=dialogue").status_code == 200
     twin = re.search(r'class="twin" href="([^"]+)"', client.get(f"{P}/dataset?ga=true&distilled=false").text).group(1)
     assert "ga=true" in twin and "distilled=false" in twin
+
+
+# -- chain of thought: where it came from ----------------------------------------------------------------------------
+
+def test_review_shows_where_a_chain_of_thought_came_from(app_service: tuple[TestClient, Service]) -> None:
+    client, service = app_service
+    chunk = service.list_chunks("modes", page_size=1).items[0]
+    asked = service.add_question("modes", chunk.id, "NOCOT 这一段的营收是多少？")
+    service.set_setting("modes", "answers.cot", "ask")
+    try:
+        started = client.post(f"{P}/questions/batch", headers=HX, data={"action": "answers", "ids": [str(asked.id)], "mode": "batched"})
+        wait(service, job_id(started.text))
+    finally:
+        service.reset_setting("modes", "answers.cot")
+    synthesized = next(i for i in service.list_dataset("modes", DatasetFilter(text="NOCOT"), page_size=5).items if i.kind == "qa")
+    assert synthesized.cot == "补写的推理1" and synthesized.meta == {"cot": "synthesized"}
+    assert "Chain of thought: synthesized by one extra call" in client.get(f"{P}/dataset/{synthesized.id}").text
+    replied = next(i for i in service.list_dataset("modes", DatasetFilter(has_cot=True), page_size=50).items if i.meta == {"cot": "reply"})
+    client.cookies.set("loreforge_lang", "zh-CN")
+    assert "思维链: 与答案一同生成" in client.get(f"{P}/dataset/{replied.id}").text

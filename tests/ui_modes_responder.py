@@ -2,7 +2,8 @@
 every prompt of the data modes from the prompt itself — genre–audience pairs, questions in their styles and whole
 dialogues (`mode_responder`), distillation tags, questions and answers, chunk cleaning (by rule; a chunk holding
 "INVENT" gets a figure it never had, so the cleaning is flagged), image QA and PDF pages read from image content
-parts, the heading repair — and the question, answer and tag prompts (`qa_responder`). Project language: zh."""
+parts, the heading repair, chains of thought for answers that came without (a question holding "NOCOT" is answered
+without reasoning) — and the question, answer and tag prompts (`qa_responder`). Project language: zh."""
 
 from __future__ import annotations
 
@@ -68,4 +69,12 @@ def respond(req: Recorded) -> Reply:
         return Reply(text=cleaned + ("\n" + INVENTED if "INVENT" in text else ""))
     if '"pairs": [{"genre"' in prompt or '"pair": 1' in prompt or '{"turns": [' in prompt:
         return mode_responder.respond(req)
-    return qa_responder.respond(req)
+    if '{"reasoning": [' in prompt:  # chains of thought for answers that came without: one call
+        n = len(re.findall(r"^\d+\. Q: ", prompt, re.M))
+        return Reply(text=json.dumps({"reasoning": [{"id": i, "reasoning": f"补写的推理{i}"} for i in range(1, n + 1)]}, ensure_ascii=False))
+    reply = qa_responder.respond(req)
+    if '"answers"' in prompt and "NOCOT" in prompt:  # a model that ignores the request for reasoning
+        answers = json.loads(reply.text or "{}")
+        reply = Reply(text=json.dumps({"answers": [{k: v for k, v in a.items() if k != "reasoning"} for a in answers["answers"]]},
+                                      ensure_ascii=False))
+    return reply
