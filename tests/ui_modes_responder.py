@@ -37,14 +37,14 @@ def _seen(req: Recorded) -> Reply:
 
 
 def _distill(prompt: str) -> Reply | None:
-    if '{"tags": [{"label"' in prompt:
-        tag = re.search(r'请在"(.+?)"之下', prompt).group(1)  # type: ignore[union-attr]
+    if '{"tags": [{"label"' in prompt and (under := re.search(r'请在"(.+?)"之下', prompt)):  # not the domain tag tree's prompt
+        tag = under.group(1)
         deep = re.search(r"生成 (\d+) 层子标签，每个标签下 (\d+) 个", prompt)
         one = re.search(r"生成 (\d+) 个子标签", prompt)
         levels, per = (int(deep.group(1)), int(deep.group(2))) if deep else (1, int(one.group(1)))  # type: ignore[union-attr]
         return Reply(text=json.dumps({"tags": _tree(tag, levels, per)}, ensure_ascii=False))
-    if '{"questions": ["' in prompt:
-        tag = re.search(r'精通"(.+?)"领域', prompt).group(1)  # type: ignore[union-attr]
+    if '{"questions": ["' in prompt and (field := re.search(r'精通"(.+?)"领域', prompt)):
+        tag = field.group(1)
         n = int(re.search(r"提出 (\d+) 个", prompt).group(1))  # type: ignore[union-attr]
         have = len(re.findall(r"^- ", prompt.split("重复或相近：", 1)[1], re.M))
         return Reply(text=json.dumps({"questions": [f"{tag}的第{k}个要点是什么？" for k in range(have + 1, have + n + 1)]}, ensure_ascii=False))
