@@ -99,3 +99,19 @@ def test_a_pdf_conversion_in_the_background_answers_with_its_job(svc: Service, p
             assert time.monotonic() < deadline, svc.get_job(view.jobs[0].id)
             time.sleep(0.1)
         assert svc.get_job(view.jobs[0].id).status == "completed"
+
+
+def test_what_each_way_of_making_data_has_made(svc: Service, proj: str) -> None:
+    empty = svc.mode_summary(proj)
+    assert (empty.dialogues, empty.cleaned_chunks, empty.templates, empty.cot_setting) == (0, 0, 0, "auto")
+    svc.generate_dialogues(proj, provider="extractive", question_ids=[svc.list_questions(proj, page_size=1).items[0].id])
+    chunk = svc.list_chunks(proj, page_size=1).items[0]
+    svc.edit_chunk(proj, chunk.id, chunk.text + "\n\n第 3 页 共 20 页")
+    svc.clean_chunks(proj, provider="extractive", chunk_ids=[chunk.id])
+    svc.add_template(proj, "基调？")
+    summary = svc.mode_summary(proj)
+    assert (summary.dialogues, summary.cleaned_chunks, summary.flagged_chunks, summary.templates) == (1, 1, 0, 1)
+    with TestClient(create_app(svc)) as client:
+        assert client.get(f"/api/projects/{proj}/modes").json()["dialogues"] == 1
+    result = CliRunner().invoke(cli, ["project", "modes", proj])
+    assert result.exit_code == 0 and "1 (0 flagged: figures changed)" in result.output and "dialogues" in result.output

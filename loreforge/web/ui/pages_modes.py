@@ -3,7 +3,7 @@
 what each has made so far, and what their pages share: the settings a form starts from, the model configs of a
 type, and a live list of a page's recent jobs (for work that runs as several jobs one after another). Each feature's
 own page is its own module (`pages_ga`, `pages_dialogues`, `pages_distill`, `pages_cleaning`, `pages_templates`,
-`pages_images`, `pages_pdf`). JSON twin of the hub: GET /api/projects/{p}."""
+`pages_images`, `pages_pdf`). JSON twin of the hub: GET /api/projects/{p}/modes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from loreforge.filters import DatasetFilter
 from loreforge.jobs.status import ACTIVE
 from loreforge.service import Service
 from loreforge.web.deps import svc
@@ -45,17 +44,9 @@ def recent_jobs(s: Service, project: str, kinds: tuple[str, ...]) -> list[Any]:
 
 @router.get("/p/{project}/modes")
 def modes(project: str, request: Request) -> Response:
-    s = svc(request)
-    counted = lambda **f: s.list_dataset(project, DatasetFilter(**f), page_size=1).total  # noqa: E731
-    counts = {
-        "ga": counted(ga=True), "dialogues": counted(kind="dialogue"), "distill": counted(distilled=True),
-        "cleaning": s.list_chunks(project, cleaned=True, page_size=1).total, "templates": len(s.list_templates(project)),
-        "images": s.list_images(project, page_size=1).total, "image_items": counted(images=True),
-        "pdf": len(s.list_jobs(project, limit=RECENT, kind="pdf_pages")) + len(s.list_jobs(project, limit=RECENT, kind="pdf_mineru")),
-        "cot": counted(has_cot=True),
-    }
-    return page(request, "modes.html", project, nav="modes", twin="/api/projects/{id}", counts=counts, modes=MODES,
-                cot=settings_of(s, project, "answers.cot")["answers.cot"], cot_modes=COT_MODES)
+    summary = svc(request).mode_summary(project)
+    return page(request, "modes.html", project, nav="modes", twin="/api/projects/{id}/modes", counts=summary, modes=MODES,
+                cot_modes=COT_MODES)
 
 
 def last_job_id(s: Service, project: str) -> int:
