@@ -279,6 +279,8 @@ def test_cleaning_a_filter_the_diff_with_a_flagged_figure_and_restore(app_servic
                         follow_redirects=False)
     assert plain.status_code == 303 and plain.headers["location"] == f"{P}/cleaning"  # never to another site
     wait(service, service.list_jobs("modes", kind="clean", limit=1)[0].id)
+    again = client.post(f"{P}/chunks/clean", headers=HX, data={"ids": [str(chunk.id)], "rules": "on"})  # done already: nothing to do
+    assert 'class="msg warn"' in again.text and "had nothing to do" in again.text and "sse-connect" not in again.text
     service.edit_chunk("modes", chunk.id, original)
 
 

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 
 from loreforge.filters import ChunkFilter
 from loreforge.web.deps import svc
-from loreforge.web.ui.common import JOB_STARTED, choice, done, filter_from, filter_query, flag, ids, page, text, tr
-from loreforge.web.ui.pages_modes import model_names
+from loreforge.web.ui.common import choice, done, filter_from, flag, ids, page, text, tr
+from loreforge.web.ui.pages_modes import model_names, started
 from loreforge.web.ui.paging import PAGE_SIZES, paging
 from loreforge.web.ui.render import project_url
 
@@ -49,8 +49,8 @@ async def clean(project: str, request: Request) -> Response:
     f = filter_from(form, ChunkFilter, "f_") if every else None
     job = s.clean_chunks(project, chunk_ids=None if every else chosen, model=text(form, "model"),
                          provider="extractive" if flag(form, "rules") else None, force=flag(form, "force"), background=True, chunk_filter=f)
-    return done(request, t("clean.started", id=job.id, n=job.total), back, event=JOB_STARTED, job=job,
-                link=f"{project_url(project, 'cleaning')}", link_text=t("clean.see_cleaned"))
+    return started(request, t("clean.started", id=job.id, n=job.total), back, job, link=project_url(project, "cleaning"),
+                   link_text=t("clean.see_cleaned"))
 
 
 @router.get("/p/{project}/chunks/{chunk_id}/diff")

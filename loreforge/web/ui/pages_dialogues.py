@@ -14,8 +14,8 @@ from fastapi.responses import Response
 from loreforge.errors import UserError
 from loreforge.filters import DatasetFilter
 from loreforge.web.deps import svc
-from loreforge.web.ui.common import JOB_STARTED, done, flag, ids, number, page, raw, text, tr
-from loreforge.web.ui.pages_modes import model_names, settings_of
+from loreforge.web.ui.common import done, flag, ids, number, page, raw, text, tr
+from loreforge.web.ui.pages_modes import model_names, settings_of, started
 from loreforge.web.ui.pages_questions import question_filter
 from loreforge.web.ui.paging import PAGE_SIZES, paging
 from loreforge.web.ui.render import project_url
@@ -67,8 +67,8 @@ async def generate(project: str, request: Request) -> Response:
     job = s.generate_dialogues(project, question_ids=chosen or None, force=flag(form, "force"), model=text(form, "model"),
                                provider="extractive" if flag(form, "offline") else None, background=True, question_filter=f,
                                **_options(form))
-    return done(request, t("dialogue.started", id=job.id, n=job.total), back, event=JOB_STARTED, job=job,
-                link=f"{project_url(project, 'dataset')}?kind=dialogue", link_text=t("dialogue.review_them"))
+    return started(request, t("dialogue.started", id=job.id, n=job.total), back, job,
+                   link=f"{project_url(project, 'dataset')}?kind=dialogue", link_text=t("dialogue.review_them"))
 
 
 @router.post("/p/{project}/dataset/{item_id}/dialogue")

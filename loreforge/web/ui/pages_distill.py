@@ -15,7 +15,7 @@ from loreforge.jobs.status import ACTIVE
 from loreforge.mode_views import DistillTagView
 from loreforge.web.deps import svc
 from loreforge.web.ui.common import JOB_STARTED, done, flag, number, page, text, tr
-from loreforge.web.ui.pages_modes import last_job_id, model_names, recent_jobs, settings_of
+from loreforge.web.ui.pages_modes import last_job_id, model_names, recent_jobs, settings_of, started
 from loreforge.web.ui.render import html, project_url
 
 router = APIRouter()
@@ -79,16 +79,14 @@ async def run(project: str, request: Request) -> Response:
 async def questions(project: str, topic_id: int, request: Request) -> Response:
     form = await request.form()
     job = svc(request).distill_questions(project, topic=topic_id, model=text(form, "model"), force=flag(form, "force"), background=True)
-    return done(request, tr(request)("distill.questions_started", id=job.id, n=job.total), project_url(project, "distill"),
-                event=JOB_STARTED, job=job)
+    return started(request, tr(request)("distill.questions_started", id=job.id, n=job.total), project_url(project, "distill"), job)
 
 
 @router.post("/p/{project}/distill/{topic_id}/answers")
 async def answers(project: str, topic_id: int, request: Request) -> Response:
     form = await request.form()
     job = svc(request).distill_answers(project, topic=topic_id, model=text(form, "model"), force=flag(form, "force"), background=True)
-    return done(request, tr(request)("distill.answers_started", id=job.id, n=job.total), project_url(project, "distill"),
-                event=JOB_STARTED, job=job)
+    return started(request, tr(request)("distill.answers_started", id=job.id, n=job.total), project_url(project, "distill"), job)
 
 
 @router.post("/p/{project}/distill/tree")

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 
 from loreforge.filters import ChunkFilter
 from loreforge.web.deps import svc
-from loreforge.web.ui.common import JOB_STARTED, done, flag, number, page, raw, text, tr
-from loreforge.web.ui.pages_modes import model_names, settings_of
+from loreforge.web.ui.common import done, flag, number, page, raw, text, tr
+from loreforge.web.ui.pages_modes import model_names, settings_of, started
 from loreforge.web.ui.render import project_url
 
 router = APIRouter()
@@ -44,7 +44,7 @@ async def generate(project: str, request: Request) -> Response:
     document = number(form, "document_id")
     job = svc(request).generate_ga_pairs(project, document_ids=[document] if document else None, model=text(form, "model"),
                                          force=flag(form, "force"), background=True)
-    return done(request, tr(request)("ga.started", id=job.id, n=job.total), _back(project, document), event=JOB_STARTED, job=job)
+    return started(request, tr(request)("ga.started", id=job.id, n=job.total), _back(project, document), job)
 
 
 @router.post("/p/{project}/ga/questions")
@@ -54,7 +54,7 @@ async def questions(project: str, request: Request) -> Response:
     document = number(form, "document_id")
     job = svc(request).generate_questions(project, chunk_filter=ChunkFilter(document_id=document), ga=True, force=flag(form, "force"),
                                           model=text(form, "model"), background=True)
-    return done(request, tr(request)("ga.questions_started", id=job.id, n=job.total), _back(project, document), event=JOB_STARTED, job=job)
+    return started(request, tr(request)("ga.questions_started", id=job.id, n=job.total), _back(project, document), job)
 
 
 def _fields(form: Any) -> dict[str, str]:

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from loreforge.web.deps import svc
-from loreforge.web.ui.common import JOB_STARTED, done, flag, ids, number, page, raw, text, tr
-from loreforge.web.ui.pages_modes import model_names, settings_of
+from loreforge.web.ui.common import done, flag, ids, number, page, raw, text, tr
+from loreforge.web.ui.pages_modes import model_names, settings_of, started
 from loreforge.web.ui.paging import PAGE_SIZES, paging
 from loreforge.web.ui.render import project_url
 
@@ -42,8 +42,8 @@ async def batch(project: str, request: Request) -> Response:
     if action == "qa":
         job = s.generate_image_qa(project, image_ids=None if every else chosen, questions_per_image=number(form, "questions_per_image"),
                                   model=text(form, "model"), force=flag(form, "force"), background=True)
-        return done(request, t("image.qa_started", id=job.id, n=job.total), back, event=JOB_STARTED, job=job,
-                    link=f"{project_url(project, 'dataset')}?images=true", link_text=t("image.review_qa"))
+        return started(request, t("image.qa_started", id=job.id, n=job.total), back, job,
+                       link=f"{project_url(project, 'dataset')}?images=true", link_text=t("image.review_qa"))
     if action == "delete" and chosen:
         result = s.delete_images(project, chosen)
         return done(request, t("image.deleted", n=result.deleted), back)

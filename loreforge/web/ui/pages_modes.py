@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from loreforge.jobs.status import ACTIVE
 from loreforge.service import Service
 from loreforge.web.deps import svc
-from loreforge.web.ui.common import page
+from loreforge.web.ui.common import JOB_STARTED, done, page, tr
 from loreforge.web.ui.render import html
 
 router = APIRouter()
@@ -47,6 +47,14 @@ def modes(project: str, request: Request) -> Response:
     summary = svc(request).mode_summary(project)
     return page(request, "modes.html", project, nav="modes", twin="/api/projects/{id}/modes", counts=summary, modes=MODES,
                 cot_modes=COT_MODES)
+
+
+def started(request: Request, message: str, back: str, job: Any, **context: Any) -> Response:
+    """The answer to starting a job: its card, live — or, when it found nothing to do (everything asked was done
+    already with the same input, prompt and model), a note saying so and how to do it again."""
+    if job.total == 0:
+        return done(request, tr(request)("modes.nothing_to_do", id=job.id), back, event=JOB_STARTED, kind="warn")
+    return done(request, message, back, event=JOB_STARTED, job=job, **context)
 
 
 def last_job_id(s: Service, project: str) -> int:
