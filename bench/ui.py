@@ -146,6 +146,13 @@ def main() -> None:
         ("review page of one item", f"{p}/dataset/500?pos=500"),
         ("usage", f"{p}/usage"),
         ("jobs", f"{p}/jobs"),
+        # the More data pages (the seed holds no dialogues, pairs or cleanings: these time the counts and filters)
+        ("more data", f"{p}/modes"),
+        ("dialogues", f"{p}/dialogues"),
+        ("cleaning: cleaned chunks", f"{p}/cleaning"),
+        ("dataset, dialogues", f"{p}/dataset?kind=dialogue"),
+        ("dataset, genre–audience pairs", f"{p}/dataset?ga=true"),
+        ("dataset, sourced, no images", f"{p}/dataset?distilled=false&images=false"),
     ]
     print(f"\n{'page':<48} {'median ms':>10} {'/ 300 ms':>9}")
     worst = 0.0

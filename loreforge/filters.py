@@ -38,6 +38,8 @@ class ChunkFilter(_Filter):
     min_size: int | None = Field(None, ge=0, description="Only chunks of at least this many characters.")
     max_size: int | None = Field(None, ge=0, description="Only chunks of at most this many characters.")
     has_questions: bool | None = Field(None, description="Only chunks with (or without) questions.")
+    cleaned: bool | None = Field(None, description="Only chunks whose text a cleaning changed (or did not): their original is kept.")
+    flagged: bool | None = Field(None, description="Only chunks whose cleaning changed figures (or did not).")
 
 
 class QuestionFilter(_Filter):

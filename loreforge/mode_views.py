@@ -136,3 +136,22 @@ class PdfConvertView(BaseModel):
 class SecretStored(BaseModel):
     name: str
     stored: str = Field(description="How it is kept (never its value)")
+
+
+class ModeSummaryView(BaseModel):
+    """What each way of making data has made in a project."""
+
+    ga_items: int = Field(description="Dataset items made in a genre–audience pair's style")
+    dialogues: int = Field(description="Dataset items of kind dialogue")
+    distilled_items: int = Field(description="Dataset items answered from the model's own knowledge")
+    image_items: int = Field(description="Dataset items about an image")
+    cot_items: int = Field(description="Dataset items with a chain of thought")
+    cleaned_chunks: int = Field(description="Chunks whose text a cleaning changed (their original kept)")
+    flagged_chunks: int = Field(description="Chunks whose cleaning changed figures")
+    templates: int
+    images: int
+    ga_pairs: int
+    active_ga_pairs: int
+    distill_topics: int
+    pdf_jobs: int = Field(description="PDF conversion jobs (vision model or MinerU)")
+    cot_setting: str = Field(description="answers.cot: auto, ask or off")

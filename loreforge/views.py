@@ -353,7 +353,9 @@ class DatasetItemView(BaseModel):
     kind: str = Field("qa", description="qa, or dialogue (earlier rounds in `history`; the last in question/answer)")
     history: list[list[str]] | None = Field(None, description="Earlier [user, assistant] turns")
     system: str = Field("", description="The item's own system prompt (a dialogue's)")
-    meta: dict[str, Any] | None = Field(None, description="A dialogue's roles, scenario and rounds")
+    meta: dict[str, Any] | None = Field(None, description="A dialogue's roles, scenario and rounds; `cot`: where the chain of thought "
+                                        "came from (reply: asked in the answer call, native: the model's own reasoning, synthesized: "
+                                        "the one extra call)")
     distilled: bool = Field(False, description="Answered from the model's own knowledge (distillation): never grounded")
     image_id: int | None = Field(None, description="The image it is about (image QA)")
 

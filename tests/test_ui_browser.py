@@ -2,7 +2,8 @@
 `loreforge serve` process on a free port and the fake LLM server, through the dataset half of the workflow —
 create a project → configure a model and test it → upload two documents → split → build tags → generate questions
 (watching the job's progress) → generate answers → review (edit one, confirm two, filter by grounding failures) →
-export the LLaMA Factory bundle and download it. A screenshot of each page is saved (the folder is printed;
+export the LLaMA Factory bundle and download it — then the data-mode pages (tests/ui_browser_modes.py: genre–audience
+pairs, dialogues reviewed round by round, image QA reviewed beside the image). A screenshot of each page is saved (the folder is printed;
 LOREFORGE_UI_SHOTS picks it). Skips without Playwright or Chromium, with the reason — unless
 LOREFORGE_REQUIRE_BROWSER=1 (CI, whose .ci/run installs Chromium), where it fails instead."""
 
@@ -106,7 +107,8 @@ def _nav(page: Any, name: str) -> None:
 def test_the_dataset_workflow_in_a_browser(served: str, shots: Path, tmp_path: Path) -> None:
     sync_playwright = _need_browser()
     from fake_llm import FakeLLM
-    from qa_responder import respond
+    from ui_browser_modes import walk_modes
+    from ui_modes_responder import respond  # the dataset flow's prompts, and the data modes'
 
     with FakeLLM(responder=respond) as fake, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
@@ -117,6 +119,7 @@ def test_the_dataset_workflow_in_a_browser(served: str, shots: Path, tmp_path: P
         page.on("pageerror", lambda exc: problems.append(str(exc)))
         try:
             _walk(page, served, fake.base_url, shots, tmp_path)
+            walk_modes(page, fake.base_url, shots, tmp_path)
         finally:
             page.screenshot(path=str(shots / "last.png"), full_page=True)
             browser.close()

@@ -23,14 +23,16 @@ def chunks() -> None:
 @click.option("--min-size", type=click.IntRange(min=0), help="Only chunks of at least this many characters.")
 @click.option("--max-size", type=click.IntRange(min=0), help="Only chunks of at most this many characters.")
 @click.option("--has-questions/--no-questions", default=None, help="Only chunks with (or without) questions.")
+@click.option("--cleaned/--uncleaned", default=None, help="Only chunks whose text a cleaning changed (or did not).")
+@click.option("--flagged/--not-flagged", default=None, help="Only chunks whose cleaning changed figures (or did not).")
 @click.option("--page", type=int, default=1, show_default=True)
 @click.option("--page-size", type=int, default=DEFAULT_PAGE_SIZE, show_default=True)
 @json_option
 def chunks_list(project_ref: str, document_id: int | None, text: str | None, min_size: int | None, max_size: int | None,
-                has_questions: bool | None, page: int, page_size: int, as_json: bool) -> None:
+                has_questions: bool | None, cleaned: bool | None, flagged: bool | None, page: int, page_size: int, as_json: bool) -> None:
     """List chunks in document order."""
     result = service().list_chunks(project_ref, document_id=document_id, text=text, page=page, page_size=page_size,
-                                   min_size=min_size, max_size=max_size, has_questions=has_questions)
+                                   min_size=min_size, max_size=max_size, has_questions=has_questions, cleaned=cleaned, flagged=flagged)
     if as_json:
         return render.as_json(result)
     render.table(

@@ -111,10 +111,24 @@ def dataset_show(project_ref: str, item_id: int, as_json: bool) -> None:
 @click.option("--tag")
 @click.option("--note")
 @click.option("--labels", help="Free labels, comma separated ('' clears them).")
-def dataset_edit(project_ref: str, item_id: int, labels: str | None, **fields: Any) -> None:
-    """Edit an item's question, answer, chain of thought, tag, note or labels."""
+@click.option("--history", "history_json", metavar="JSON",
+              help='A dialogue\'s earlier rounds as JSON: [["user", "assistant"], ...] (the last round is --question/--answer).')
+@click.option("--system", help="The item's own system prompt ('' clears it).")
+def dataset_edit(project_ref: str, item_id: int, labels: str | None, history_json: str | None, **fields: Any) -> None:
+    """Edit an item's question, answer, chain of thought, tag, note, labels — or a dialogue's earlier rounds and
+    system prompt."""
+    import json
+
+    from loreforge.errors import UserError
+
     label_list = [x for x in labels.split(",")] if labels is not None else None
-    i = service().edit_dataset_item(project_ref, item_id, labels=label_list, **fields)
+    try:
+        history = json.loads(history_json) if history_json is not None else None
+    except ValueError as exc:
+        raise UserError("--history is not valid JSON", expected='[["user", "assistant"], ...]', got=str(exc)) from None
+    if history is not None and not isinstance(history, list):
+        raise UserError("--history must be a JSON list of rounds", expected='[["user", "assistant"], ...]', got=history_json)
+    i = service().edit_dataset_item(project_ref, item_id, labels=label_list, history=history, **fields)
     click.echo(f"Item {i.id} saved.")
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from loreforge.cli import render
@@ -18,6 +20,9 @@ def dialogues() -> None:
 @dialogues.command("generate")
 @click.argument("project_ref", metavar="PROJECT")
 @click.option("--questions", "question_ids", help="Question ids (comma or space separated); default: every question without a dialogue.")
+@click.option("--chunk", "chunk_id", type=int, help="Only questions of this chunk.")
+@click.option("--tag", help="Only questions with this tag ('' for untagged ones).")
+@click.option("--search", "text", help="Only questions containing this text.")
 @click.option("--rounds", type=int, help="Rounds per dialogue (default: dialogues.rounds, 3).")
 @click.option("--mode", type=click.Choice(["whole", "turns"]), help="whole: one call per dialogue; turns: one per round.")
 @click.option("--user-role", help="The asking role's name (default: dialogues.user_role).")
@@ -30,12 +35,15 @@ def dialogues() -> None:
 @json_option
 def dialogues_generate(project_ref: str, question_ids: str | None, rounds: int | None, mode: str | None, user_role: str | None,
                        assistant_role: str | None, scenario: str | None, system_prompt: str | None, force: bool, model: str | None,
-                       provider: str | None, as_json: bool) -> None:
-    """Make a multi-turn dialogue from each question (a job)."""
+                       provider: str | None, as_json: bool, **question_filter: Any) -> None:
+    """Make a multi-turn dialogue from each question (a job); the question filter options pick the questions as
+    `questions list` does."""
+    from loreforge.filters import QuestionFilter
+
     ids = [int(x) for x in question_ids.replace(",", " ").split()] if question_ids else None
     bar = render.ProgressLine("dialogues")
     job = service().generate_dialogues(project_ref, question_ids=ids, rounds=rounds, mode=mode, user_role=user_role,
                                        assistant_role=assistant_role, scenario=scenario, system_prompt=system_prompt, model=model,
-                                       provider=provider, force=force, on_progress=bar)
+                                       provider=provider, force=force, on_progress=bar, question_filter=QuestionFilter(**question_filter))
     bar.close()
     render.job_outcome(job, as_json)

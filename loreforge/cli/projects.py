@@ -68,6 +68,29 @@ def project_show(project_ref: str, as_json: bool) -> None:
     )
 
 
+@project.command("modes")
+@click.argument("project_ref", metavar="PROJECT")
+@json_option
+def project_modes(project_ref: str, as_json: bool) -> None:
+    """What each way of making data has made in PROJECT (pairs, dialogues, distillation, cleaning, templates,
+    images, PDF conversions, chains of thought)."""
+    v = service().mode_summary(project_ref)
+    if as_json:
+        return render.as_json(v)
+    render.kv(
+        [
+            ("genre–audience pairs", f"{v.ga_pairs} ({v.active_ga_pairs} active), {v.ga_items} QA pairs made in their styles"),
+            ("dialogues", v.dialogues),
+            ("distillation", f"{v.distill_topics} topic(s), {v.distilled_items} distilled item(s)"),
+            ("cleaned chunks", f"{v.cleaned_chunks} ({v.flagged_chunks} flagged: figures changed)"),
+            ("question templates", v.templates),
+            ("images", f"{v.images}, {v.image_items} image QA pair(s)"),
+            ("PDF conversions", v.pdf_jobs),
+            ("chain of thought", f"{v.cot_items} item(s) with one (answers.cot = {v.cot_setting})"),
+        ]
+    )
+
+
 @project.command("rename")
 @click.argument("project_ref", metavar="PROJECT")
 @click.argument("new_name")

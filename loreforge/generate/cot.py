@@ -11,7 +11,7 @@ is removed from every chain of thought by rule (`strip_citations`), native reaso
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, field_validator
@@ -92,6 +92,7 @@ class CotFill:
     missing: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    ids: list[int] = field(default_factory=list)  # the question ids whose chain of thought that call wrote
 
 
 async def fill_missing(runner: Any, ctx: Any, chunk: str, questions: dict[int, str], answers: dict[int, tuple[str, str]],
@@ -112,11 +113,11 @@ async def fill_missing(runner: Any, ctx: Any, chunk: str, questions: dict[int, s
         result = await runner.call_json(messages, CotReply, options=ctx.options, meta=ctx.meta("cot_synthesize", item))
     except LoreForgeError:
         return CotFill(missing=len(missing))
-    got = 0
+    written: list[int] = []
     for entry in result.value.reasoning:
         if 1 <= entry.id <= len(missing) and entry.reasoning.strip() and not answers[missing[entry.id - 1]][1]:
             qid = missing[entry.id - 1]
             answers[qid] = (answers[qid][0], strip_citations(entry.reasoning.strip()))
-            got += 1
+            written.append(qid)
     usage = result.completion.usage
-    return CotFill(got, len(missing) - got, usage.prompt_tokens, usage.completion_tokens)
+    return CotFill(len(written), len(missing) - len(written), usage.prompt_tokens, usage.completion_tokens, written)

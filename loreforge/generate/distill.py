@@ -167,17 +167,21 @@ async def llm_answers(runner: Any, ctx: Any, task: DistillAnswerTask) -> Any:
     item = f"tag:{task.tag_id}"
     result = await runner.call_json(messages, AnswersReply, options=ctx.options, meta=ctx.meta("distill_answers", item))
     answers: dict[int, tuple[str, str]] = {}
+    cot_from: dict[int, str] = {}
     for entry in result.value.answers:
         if 1 <= entry.id <= len(task.questions) and entry.answer and entry.answer.strip():
             cot = entry.reasoning or (result.reasoning if len(task.questions) == 1 else "")
             answers[task.questions[entry.id - 1][0]] = (clean_answer(entry.answer), "" if ctx.settings.answers.cot == "off" else cot.strip())
+            cot_from[task.questions[entry.id - 1][0]] = "reply" if entry.reasoning else "native"
     usage = result.completion.usage
     missing = [qid for qid, _q in task.questions if qid not in answers]
     draft = AnswerDraft(answers, usage.prompt_tokens, usage.completion_tokens, result.completion.model,
-                        f"no answer in the reply for question(s) {missing}" if missing else None, result.raw_text if missing else None)
+                        f"no answer in the reply for question(s) {missing}" if missing else None, result.raw_text if missing else None,
+                        cot_from=cot_from)
     if ctx.settings.answers.cot != "off" and answers:
         fill = await fill_missing(runner, ctx, "", dict(task.questions), draft.answers, item, synthesize=ask)
         draft.cot_synthesized, draft.cot_missing = fill.synthesized, fill.missing
+        draft.cot_from.update(dict.fromkeys(fill.ids, "synthesized"))
         draft.tokens_in += fill.tokens_in
         draft.tokens_out += fill.tokens_out
     return draft

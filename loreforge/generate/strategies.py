@@ -99,6 +99,7 @@ class AnswerDraft:
     fell_back: bool = False  # batched answers did not parse: answered one question at a time instead
     cot_synthesized: int = 0  # chains of thought written by the one extra call (the model gave none)
     cot_missing: int = 0  # answers still without one (that call failed)
+    cot_from: dict[int, str] = field(default_factory=dict)  # question id -> reply, native or synthesized (COT_ORIGINS)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class LLMStrategy:
         fill = await fill_missing(self.runner, ctx, task.chunk, {q[0]: q[1] for q in task.questions}, draft.answers, item,
                                   synthesize=ctx.settings.answers.cot == "ask")
         draft.cot_synthesized, draft.cot_missing = fill.synthesized, fill.missing
+        draft.cot_from.update(dict.fromkeys(fill.ids, "synthesized"))
         draft.tokens_in += fill.tokens_in
         draft.tokens_out += fill.tokens_out
 
@@ -205,15 +207,17 @@ class LLMStrategy:
                                     [q[1] for q in task.questions], ctx.settings.language, ask_cot, task.preamble)
         result = await self.runner.call_json(messages, AnswersReply, options=ctx.options, meta=ctx.meta("answers_batched", f"chunk:{task.chunk_id}"))
         answers: dict[int, tuple[str, str]] = {}
+        cot_from: dict[int, str] = {}
         for item in result.value.answers:
             if 1 <= item.id <= len(task.questions) and item.answer and item.answer.strip():
                 cot = item.reasoning or (result.reasoning if len(task.questions) == 1 else "")
                 answers[task.questions[item.id - 1][0]] = (clean_answer(item.answer), cot.strip())
+                cot_from[task.questions[item.id - 1][0]] = "reply" if item.reasoning else "native"
         usage = result.completion.usage
         missing = [q[0] for q in task.questions if q[0] not in answers]
         error = f"no answer in the reply for question(s) {missing}" if missing else None
         return AnswerDraft(answers, usage.prompt_tokens, usage.completion_tokens, result.completion.model, error,
-                           result.raw_text if missing else None)
+                           result.raw_text if missing else None, cot_from=cot_from)
 
     async def _one_by_one(self, ctx: StageContext, task: AnswerTask, prompt: str = "answer_single") -> AnswerDraft:
         from loreforge.generate.answers import clean_answer, single_messages
@@ -239,6 +243,7 @@ class LLMStrategy:
                 continue
             cot = "\n".join(x for x in (completion.reasoning, think) if x).strip()
             draft.answers[qid] = (clean_answer(answer), cot)
+            draft.cot_from[qid] = "reply" if think else "native"
         if errors:
             draft.error = "; ".join(errors)
             draft.raw = "\n\n".join(raws) or None

@@ -10,6 +10,7 @@ reports each refused one with its reason; nothing here touches the store.
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -119,22 +120,60 @@ def _zip(path: Path, name: str, images: ImageSettings, ingest: IngestSettings) -
             yield ImageBytes(info.filename, archive.read(info), "zip")
 
 
-def render_pdf(path: Path, name: str, dpi: int) -> Iterator[ImageBytes]:
-    """Every page of a PDF as a PNG (pypdfium2; Pillow for the encoding)."""
+PDFIUM = threading.Lock()  # pdfium is not thread-safe: one call into it at a time in the process (pypdfium2's advice)
+
+
+def _open_pdf(path: Path, name: str) -> Any:
+    """The PDF opened with pypdfium2 (call with PDFIUM held)."""
     try:
         import pypdfium2 as pdfium
     except ModuleNotFoundError as exc:
         raise MissingDependency("pypdfium2", extra="vision", purpose="rendering PDF pages as images") from exc
     pillow()
     try:
-        pdf = pdfium.PdfDocument(str(path))
+        return pdfium.PdfDocument(str(path))
     except Exception as exc:  # noqa: BLE001 - pdfium raises PdfiumError for damaged or encrypted files
         raise IngestError(name, f"is not a readable PDF ({exc})", hint="Open it and save it again, or remove its password") from None
+
+
+def _png(pdf: Any, index: int, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    pdf[index].render(scale=dpi / 72).to_pil().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def pdf_page_count(path: Path, name: str) -> int:
+    with PDFIUM:
+        pdf = _open_pdf(path, name)
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
+
+
+def render_page(path: Path, name: str, dpi: int, page: int) -> bytes:
+    """One page of a PDF (from 1) as a PNG."""
+    with PDFIUM:
+        pdf = _open_pdf(path, name)
+        try:
+            if not 1 <= page <= len(pdf):
+                raise IngestError(name, f"has no page {page}")
+            return _png(pdf, page - 1, dpi)
+        finally:
+            pdf.close()
+
+
+def render_pdf(path: Path, name: str, dpi: int) -> Iterator[ImageBytes]:
+    """Every page of a PDF as a PNG (pypdfium2; Pillow for the encoding), one page at a time under PDFIUM."""
+    with PDFIUM:
+        pdf = _open_pdf(path, name)
     try:
-        for index in range(len(pdf)):
-            bitmap = pdf[index].render(scale=dpi / 72)
-            buffer = io.BytesIO()
-            bitmap.to_pil().save(buffer, format="PNG")
-            yield ImageBytes(f"{name}#page={index + 1}", buffer.getvalue(), "pdf", index + 1)
+        with PDFIUM:
+            count = len(pdf)
+        for index in range(count):
+            with PDFIUM:
+                data = _png(pdf, index, dpi)
+            yield ImageBytes(f"{name}#page={index + 1}", data, "pdf", index + 1)
     finally:
-        pdf.close()
+        with PDFIUM:
+            pdf.close()

@@ -29,6 +29,7 @@ from loreforge.service.images import ImageActions
 from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
+from loreforge.service.mode_summary import ModeSummaryActions
 from loreforge.service.model_configs import ModelConfigActions
 from loreforge.service.pdf_convert import PdfActions
 from loreforge.service.pipeline import PipelineActions
@@ -51,7 +52,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
-    ImageActions, PdfActions, PipelineActions,
+    ImageActions, PdfActions, PipelineActions, ModeSummaryActions,
 )
 
 
@@ -60,7 +61,7 @@ class Service(
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
-    ImageActions, PdfActions, PipelineActions,
+    ImageActions, PdfActions, PipelineActions, ModeSummaryActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -206,6 +207,8 @@ ACTIONS: tuple[str, ...] = (
     # PDF through a vision model or MinerU
     "convert_pdf",
     "set_mineru_key",
+    # what each of them has made (the web UI's More data page)
+    "mode_summary",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.

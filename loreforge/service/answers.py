@@ -112,8 +112,9 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
         used = "answer_single" if per_question or draft.fell_back else "answers_batched"
         for i, (qid, text, tag) in enumerate(answered):
             answer, cot = draft.answers[qid]
+            cot = "" if cot_mode == "off" else cot
             fields = dict(
-                chunk_id=p.chunk_id, question=text, answer=answer, cot="" if cot_mode == "off" else cot, tag=tag,
+                chunk_id=p.chunk_id, question=text, answer=answer, cot=cot, tag=tag, meta=cot_meta(cot, draft.cot_from.get(qid)),
                 source=gen.source, provider=gen.config.provider, model=draft.model or gen.config.model, prompt_name=used,
                 prompt_hash=prompts[used].hash, input_hash=p.input_hash,
                 tokens_in=share(draft.tokens_in, len(answered), i), tokens_out=share(draft.tokens_out, len(answered), i),
@@ -151,6 +152,12 @@ def template_formats(session: Session, question_ids: list[int]) -> dict[int, Any
 
 REVIEW_RESET = {"confirmed": False, "rating": None, "score": None, "score_reason": "", "grounding": {}, "grounding_ok": None,
                 "duplicate_of": None, "stale": False}
+
+
+def cot_meta(cot: str, origin: str | None) -> dict[str, Any] | None:
+    """An item's `meta` for its chain of thought: where it came from — `reply` (asked for in the answer call),
+    `native` (the model's own reasoning) or `synthesized` (the one extra call for answers that came without)."""
+    return {"cot": origin} if cot.strip() and origin else None
 
 
 def put_item(s: Session, project_id: int, question_id: int, fields: dict[str, Any]) -> None:

@@ -69,11 +69,14 @@ class ChunkActions(ServiceBase):
         min_size: int | None = None,
         max_size: int | None = None,
         has_questions: bool | None = None,
+        cleaned: bool | None = None,
+        flagged: bool | None = None,
     ) -> PageView[ChunkView]:
         """Chunks in document order, filtered (`ChunkFilter`: document, text, length range, with or without
-        questions), counted and paged in the database."""
+        questions, cleaned, flagged by their cleaning), counted and paged in the database."""
         _check_page(page, page_size)
-        f = ChunkFilter(document_id=document_id, text=text, min_size=min_size, max_size=max_size, has_questions=has_questions)
+        f = ChunkFilter(document_id=document_id, text=text, min_size=min_size, max_size=max_size, has_questions=has_questions,
+                        cleaned=cleaned, flagged=flagged)
         with self.db.session() as session:
             row = lookups.project(session, project)
             if document_id is not None:

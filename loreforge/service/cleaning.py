@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loreforge.errors import NotFound, UserError
+from loreforge.filters import ChunkFilter
 from loreforge.mode_views import CleanDiffView
 from loreforge.secrets import SecretBox
 from loreforge.service import lookups
@@ -20,6 +21,7 @@ from loreforge.service.base import ServiceBase
 from loreforge.service.chunks import chunk_views, mark_stale
 from loreforge.service.model_configs import generation
 from loreforge.service.prompts import load_prompts
+from loreforge.service.selection import chunk_conditions
 from loreforge.service.splitting import text_hash
 from loreforge.service.stage_common import input_hash
 from loreforge.service.stages import Progress, StagePlan, Stored, alaunch, launch, not_done
@@ -38,8 +40,8 @@ class CPayload:
 
 
 def clean_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Project, chunk_ids: list[int] | None,
-               model: str | None, provider: str | None, force: bool) -> StagePlan:
-    """The cleaning stage over `chunk_ids` (None: every chunk of the project)."""
+               model: str | None, provider: str | None, force: bool, chunk_filter: ChunkFilter | None = None) -> StagePlan:
+    """The cleaning stage over `chunk_ids` (None: every chunk of the project) that match `chunk_filter`."""
     from loreforge.generate.cleaning import CleanTask, llm_clean, offline_clean
     from loreforge.generate.strategies import StageContext, StageWork
 
@@ -49,8 +51,10 @@ def clean_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Pro
     query = select(Chunk).where(Chunk.project_id == row.id).order_by(Chunk.document_id, Chunk.ordinal)
     if chunk_ids is not None:
         query = query.where(Chunk.id.in_(chunk_ids))
-    chunks = list(session.scalars(query))
-    if chunk_ids and len(chunks) != len(set(chunk_ids)):
+    if chunk_filter is not None and chunk_filter.is_empty():
+        chunk_filter = None
+    chunks = list(session.scalars(chunk_conditions(query, chunk_filter)))
+    if chunk_ids and chunk_filter is None and len(chunks) != len(set(chunk_ids)):
         raise NotFound(f"No chunk {sorted(set(chunk_ids) - {c.id for c in chunks})} in project '{row.name}'",
                        hint=f"List chunks with `loreforge chunks list {row.name}`")
     items: list[tuple[str, Any]] = []
@@ -79,6 +83,8 @@ def clean_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Pro
         return Stored(counts={k: n for k, n in {"flagged": int(flagged), "unchanged": int(draft.text == p.text)}.items() if n})
 
     params = {"chunks": chunk_ids if chunk_ids is not None else "all", "model": model, "provider": gen.config.provider, "force": force}
+    if chunk_filter is not None:
+        params["filter"] = chunk_filter.model_dump(exclude_none=True)
     items = not_done(session, row.id, STAGE, items, force)
     return StagePlan(STAGE, gen, items, params, context, work, store, force=force,
                      notes={"flagged": "{n} cleaned chunk(s) flagged: figures changed (see `loreforge chunks diff`)",
@@ -120,25 +126,26 @@ def diff_view(chunk: Chunk) -> CleanDiffView:
 
 class CleanActions(ServiceBase):
     def _clean_plan(self, project: str | int, chunk_ids: list[int] | None, model: str | None, provider: str | None,
-                    force: bool) -> StagePlan:
+                    force: bool, chunk_filter: ChunkFilter | None = None) -> StagePlan:
         with self.db.session() as session:
             row = lookups.project(session, project)
-            return clean_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force)
+            return clean_plan(self.config, self.secrets, session, row, chunk_ids or None, model, provider, force, chunk_filter)
 
     async def aclean_chunks(self, project: str | int, chunk_ids: list[int] | None = None, model: str | None = None,
                             provider: str | None = None, force: bool = False, background: bool = False,
-                            on_progress: Progress | None = None) -> JobView:
-        """Clean chunks (all by default) of headers, footers, page numbers, broken line wraps and ads: an LLM rewrites
-        each (one call per chunk), or, with `provider="extractive"`, the rule-based cleaner does. The original is
-        kept; figures that changed are flagged; the chunks' questions become possibly stale."""
-        plan = self._clean_plan(project, chunk_ids, model, provider, force)
+                            on_progress: Progress | None = None, chunk_filter: ChunkFilter | None = None) -> JobView:
+        """Clean chunks (all by default, or those matching `chunk_filter`) of headers, footers, page numbers, broken
+        line wraps and ads: an LLM rewrites each (one call per chunk), or, with `provider="extractive"`, the
+        rule-based cleaner does. The original is kept; figures that changed are flagged; the chunks' questions become
+        possibly stale."""
+        plan = self._clean_plan(project, chunk_ids, model, provider, force, chunk_filter)
         return await alaunch(self.db, plan, background=background, on_progress=on_progress)
 
     def clean_chunks(self, project: str | int, chunk_ids: list[int] | None = None, model: str | None = None,
                      provider: str | None = None, force: bool = False, background: bool = False,
-                     on_progress: Progress | None = None) -> JobView:
+                     on_progress: Progress | None = None, chunk_filter: ChunkFilter | None = None) -> JobView:
         """The blocking twin of `aclean_chunks`."""
-        plan = self._clean_plan(project, chunk_ids, model, provider, force)
+        plan = self._clean_plan(project, chunk_ids, model, provider, force, chunk_filter)
         return launch(self.db, plan, background=background, on_progress=on_progress)
 
     def chunk_diff(self, project: str | int, chunk_id: int) -> CleanDiffView:

@@ -107,16 +107,24 @@ class DatasetActions(ServiceBase):
     def edit_dataset_item(
         self, project: str | int, item_id: int, question: str | None = None, answer: str | None = None, cot: str | None = None,
         tag: str | None = None, note: str | None = None, labels: list[str] | None = None,
+        history: list[list[str]] | None = None, system: str | None = None,
     ) -> DatasetItemView:
-        """Edit fields of one item; an edited answer needs a new grounding check."""
+        """Edit fields of one item; an edited answer needs a new grounding check. `history`: a dialogue's earlier
+        rounds, each [user message, assistant reply] (the last round is `question` and `answer`); `system`: its
+        system prompt."""
         with self.db.session() as session:
             row = lookups.project(session, project)
             item = lookups.dataset_item(session, row, item_id)
             for name, value in (("question", question), ("answer", answer)):
                 if value is not None and not value.strip():
                     raise UserError(f"The {name} cannot be empty")
-            if answer is not None and answer != item.answer:
+            turns = _history(history) if history is not None else None
+            if (answer is not None and answer != item.answer) or (turns is not None and turns != (item.history or [])):
                 item.grounding, item.grounding_ok = {}, None
+            if turns is not None:
+                item.history = turns
+            if system is not None:
+                item.system = system.strip()
             for name, value in (("question", question), ("answer", answer), ("cot", cot), ("tag", tag), ("note", note)):
                 if value is not None:
                     setattr(item, name, value.strip() if name in ("question", "answer") else value)
@@ -255,6 +263,17 @@ def _turns_grounding(item: DatasetItem, source: str) -> tuple[list[str], list[st
         missing += [f"round {number}: {v}" for v in result.missing]
         seen += list(result.checked)
     return missing, seen
+
+
+def _history(history: list[list[str]]) -> list[list[str]]:
+    """Earlier rounds as stored: [user, assistant] pairs, neither side empty."""
+    out: list[list[str]] = []
+    for number, turn in enumerate(history, 1):
+        if not isinstance(turn, (list, tuple)) or len(turn) != 2 or not all(isinstance(t, str) and t.strip() for t in turn):
+            raise UserError(f"Round {number} of the history needs a user message and an assistant reply",
+                            expected="[[user, assistant], ...] with no empty side", got=repr(turn)[:200])
+        out.append([turn[0].strip(), turn[1].strip()])
+    return out
 
 
 def _set(item: DatasetItem, name: str, value: Any) -> bool:

@@ -11,11 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loreforge.errors import NotFound
+from loreforge.filters import QuestionFilter
 from loreforge.secrets import SecretBox
 from loreforge.service import lookups
 from loreforge.service.base import ServiceBase
 from loreforge.service.model_configs import generation
 from loreforge.service.prompts import load_prompts
+from loreforge.service.selection import question_conditions
 from loreforge.service.stage_common import input_hash
 from loreforge.service.stages import Progress, StagePlan, Stored, alaunch, launch, not_done
 from loreforge.settings import AppConfig
@@ -38,18 +40,21 @@ class DPayload:
     input_hash: str
 
 
-def _questions(session: Session, row: Project, question_ids: list[int] | None, force: bool) -> list[tuple[Question, Chunk | None, str]]:
-    """(question, its chunk or None for a distilled one, tag label) to make dialogues of; without `force` only
-    questions that have no dialogue yet. Questions whose chunk is gone (not distilled) are left out."""
+def _questions(session: Session, row: Project, question_ids: list[int] | None, force: bool,
+               question_filter: QuestionFilter | None = None) -> list[tuple[Question, Chunk | None, str]]:
+    """(question, its chunk or None for a distilled one, tag label) to make dialogues of — those matching
+    `question_filter`; without `force` only questions that have no dialogue yet. Questions whose chunk is gone (not
+    distilled) are left out."""
     query = (select(Question, Chunk, Tag.label).outerjoin(Chunk, Chunk.id == Question.chunk_id).outerjoin(Tag, Tag.id == Question.tag_id)
              .where(Question.project_id == row.id).order_by(Question.id))
+    query = question_conditions(query, row, question_filter)
     if question_ids is not None:
         query = query.where(Question.id.in_(question_ids))
     if not force:
         has = select(DatasetItem.question_id).where(DatasetItem.project_id == row.id, DatasetItem.kind == KIND, DatasetItem.question_id.is_not(None))
         query = query.where(Question.id.not_in(has))
     rows = [(q, c, label or "") for q, c, label in session.execute(query) if c is not None or q.source == "distill"]
-    if question_ids:
+    if question_ids and question_filter is None:
         found = {q.id for q, _c, _l in rows} | set(session.scalars(select(Question.id).where(Question.id.in_(question_ids),
                                                                                             Question.project_id == row.id)))
         missing = sorted(set(question_ids) - found)
@@ -59,9 +64,10 @@ def _questions(session: Session, row: Project, question_ids: list[int] | None, f
 
 
 def dialogues_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Project, question_ids: list[int] | None,
-                   overrides: dict[str, Any], model: str | None, provider: str | None, force: bool) -> StagePlan:
-    """The dialogue stage over `question_ids` (None: every question without a dialogue). `overrides`: one-off
-    `dialogues.*` settings (rounds, mode, roles, scenario, system prompt)."""
+                   overrides: dict[str, Any], model: str | None, provider: str | None, force: bool,
+                   question_filter: QuestionFilter | None = None) -> StagePlan:
+    """The dialogue stage over `question_ids` (None: every question without a dialogue) that match `question_filter`.
+    `overrides`: one-off `dialogues.*` settings (rounds, mode, roles, scenario, system prompt)."""
     from loreforge.generate.dialogues import DialogueTask, llm_dialogue, offline_dialogue
     from loreforge.generate.strategies import StageContext, StageWork
 
@@ -70,7 +76,9 @@ def dialogues_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
     d = gen.settings.dialogues
     prompts = load_prompts(config, row, "system", "dialogue", "dialogue_turn")
     items: list[tuple[str, Any]] = []
-    for q, chunk, tag in _questions(session, row, question_ids, force):
+    if question_filter is not None and question_filter.is_empty():
+        question_filter = None
+    for q, chunk, tag in _questions(session, row, question_ids, force, question_filter):
         h = input_hash(STAGE, q.text, chunk.text_hash if chunk else "-", d.model_dump(), prompts["system"].hash, prompts["dialogue"].hash,
                        prompts["dialogue_turn"].hash, gen.model_key)
         items.append((f"question:{q.id}:{h[:16]}", DPayload(q.id, chunk.id if chunk else None, chunk.text if chunk else "", q.text,
@@ -103,6 +111,8 @@ def dialogues_plan(config: AppConfig, secrets: SecretBox, session: Session, row:
 
     params = {"questions": question_ids if question_ids is not None else "without a dialogue", "model": model,
               "provider": gen.config.provider, "force": force, **{k: v for k, v in overrides.items() if v is not None}}
+    if question_filter is not None:
+        params["filter"] = question_filter.model_dump(exclude_none=True)
     items = not_done(session, row.id, STAGE, items, force)
     return StagePlan(STAGE, gen, items, params, context, work, store, force=force, notes={
         "turn_calls": "{n} dialogue(s) were made round by round (the whole-dialogue reply could not be used, or stopped early)",
@@ -124,32 +134,34 @@ def put_dialogue(s: Session, project_id: int, question_id: int, fields: dict[str
 
 class DialogueActions(ServiceBase):
     def _dialogues_plan(self, project: str | int, question_ids: list[int] | None, overrides: dict[str, Any], model: str | None,
-                        provider: str | None, force: bool) -> StagePlan:
+                        provider: str | None, force: bool, question_filter: QuestionFilter | None = None) -> StagePlan:
         with self.db.session() as session:
             row = lookups.project(session, project)
-            return dialogues_plan(self.config, self.secrets, session, row, question_ids or None, overrides, model, provider, force)
+            return dialogues_plan(self.config, self.secrets, session, row, question_ids or None, overrides, model, provider, force,
+                                  question_filter)
 
     async def agenerate_dialogues(
         self, project: str | int, question_ids: list[int] | None = None, rounds: int | None = None, mode: str | None = None,
         user_role: str | None = None, assistant_role: str | None = None, scenario: str | None = None,
         system_prompt: str | None = None, model: str | None = None, provider: str | None = None, force: bool = False,
-        background: bool = False, on_progress: Progress | None = None,
+        background: bool = False, on_progress: Progress | None = None, question_filter: QuestionFilter | None = None,
     ) -> JobView:
         """A multi-turn dialogue from each question (every question without one, or the given ones; `force`: again) and
         its chunk: `rounds` rounds between `user_role` and `assistant_role` (defaults: the `dialogues.*` settings),
         every assistant turn grounded in the chunk; the whole dialogue in one call, round by round when the model
-        cannot give it whole. Offline (`provider="extractive"`) the chunk's own sentences make the rounds."""
+        cannot give it whole. `question_filter`: only the questions matching it (a page's "every question matching the
+        filter"). Offline (`provider="extractive"`) the chunk's own sentences make the rounds."""
         values = dict(zip(OPTIONS, (rounds, mode, user_role, assistant_role, scenario, system_prompt)))
-        plan = self._dialogues_plan(project, question_ids, values, model, provider, force)
+        plan = self._dialogues_plan(project, question_ids, values, model, provider, force, question_filter)
         return await alaunch(self.db, plan, background=background, on_progress=on_progress)
 
     def generate_dialogues(
         self, project: str | int, question_ids: list[int] | None = None, rounds: int | None = None, mode: str | None = None,
         user_role: str | None = None, assistant_role: str | None = None, scenario: str | None = None,
         system_prompt: str | None = None, model: str | None = None, provider: str | None = None, force: bool = False,
-        background: bool = False, on_progress: Progress | None = None,
+        background: bool = False, on_progress: Progress | None = None, question_filter: QuestionFilter | None = None,
     ) -> JobView:
         """The blocking twin of `agenerate_dialogues`."""
         values = dict(zip(OPTIONS, (rounds, mode, user_role, assistant_role, scenario, system_prompt)))
-        plan = self._dialogues_plan(project, question_ids, values, model, provider, force)
+        plan = self._dialogues_plan(project, question_ids, values, model, provider, force, question_filter)
         return launch(self.db, plan, background=background, on_progress=on_progress)

@@ -161,7 +161,7 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
     the model's own knowledge; the items are marked distilled."""
     from loreforge.generate.distill import ANSWERS_PER_CALL, DistillAnswerTask, llm_answers
     from loreforge.generate.strategies import StageWork
-    from loreforge.service.answers import put_item
+    from loreforge.service.answers import cot_meta, put_item
 
     gen = generation(secrets, session, row, model)
     gen.check("distill_answers")
@@ -190,7 +190,8 @@ def answers_plan(config: AppConfig, secrets: SecretBox, session: Session, row: P
         for i, (qid, text) in enumerate(answered):
             answer, cot = draft.answers[qid]
             put_item(s, row.id, qid, dict(
-                chunk_id=None, question=text, answer=answer, cot=cot, tag=tags[p.tag_id].label, distilled=True, source=gen.source,
+                chunk_id=None, question=text, answer=answer, cot=cot, meta=cot_meta(cot, draft.cot_from.get(qid)),
+                tag=tags[p.tag_id].label, distilled=True, source=gen.source,
                 provider=gen.config.provider, model=draft.model or gen.config.model, prompt_name="distill_answers",
                 prompt_hash=prompts["distill_answers"].hash, input_hash=p.input_hash,
                 tokens_in=share(draft.tokens_in, len(answered), i), tokens_out=share(draft.tokens_out, len(answered), i)))

@@ -29,7 +29,7 @@ from loreforge.service.documents import Source, Upload
 from loreforge.service.model_configs import generation, vision_generation
 from loreforge.service.prompts import load_prompts
 from loreforge.service.stage_common import input_hash
-from loreforge.service.stages import Progress, StagePlan, Stored, alaunch, job_loop, not_done
+from loreforge.service.stages import Progress, StagePlan, Stored, alaunch, execute, job_loop, not_done, prepare, view_of
 from loreforge.settings import AppConfig
 from loreforge.settings.modes import PdfSettings
 from loreforge.store.models import PdfPage, Project, Secret
@@ -62,7 +62,7 @@ def mineru_secret(project_id: int) -> str:
 
 def keep_file(config: AppConfig, row: Project, source: Path, filename: str) -> PdfFile:
     """Copy the PDF into the project folder (`pdf/<sha256[:16]>.pdf`) and count its pages."""
-    from loreforge.ingest.images import pillow
+    from loreforge.ingest.images import pdf_page_count
     from loreforge.ingest.storage import file_sha256
 
     if not source.is_file():
@@ -74,31 +74,14 @@ def keep_file(config: AppConfig, row: Project, source: Path, filename: str) -> P
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
         shutil.copyfile(source, target)
-    try:
-        import pypdfium2 as pdfium
-    except ModuleNotFoundError as exc:
-        from loreforge.errors import MissingDependency
-
-        raise MissingDependency("pypdfium2", extra="vision", purpose="rendering PDF pages") from exc
-    pillow()
-    try:
-        doc = pdfium.PdfDocument(str(target))
-    except Exception as exc:  # noqa: BLE001 - pdfium raises PdfiumError for damaged or encrypted files
-        raise IngestError(filename, f"is not a readable PDF ({exc})", hint="Open it and save it again, or remove its password") from None
-    try:
-        return PdfFile(filename, target, digest, len(doc))
-    finally:
-        doc.close()
+    return PdfFile(filename, target, digest, pdf_page_count(target, filename))
 
 
 def _render(path: Path, page: int, dpi: int, max_side: int) -> str:
     from loreforge.generate.vision import data_url
-    from loreforge.ingest.images import render_pdf
+    from loreforge.ingest.images import render_page
 
-    for image in render_pdf(path, path.name, dpi):
-        if image.page == page:
-            return data_url(image.data, max_side)
-    raise IngestError(path.name, f"has no page {page}")
+    return data_url(render_page(path, path.name, dpi, page), max_side)
 
 
 def pages_plan(config: AppConfig, secrets: SecretBox, session: Session, row: Project, files: list[PdfFile], model: str | None,
@@ -197,7 +180,8 @@ class PdfActions(ServiceBase):
         """Convert PDFs to documents by `strategy` (default `pdf.strategy`): vision — each page transcribed by the
         vision model (one call per page, concurrent), then one call that repairs the heading levels; mineru-api;
         mineru-local. The pages are a job (resumable: pages done are kept); each file whose pages are all there then
-        becomes a document (stored and split as `ingest` does). A bad file is reported and the rest go on."""
+        becomes a document (stored and split as `ingest` does). A bad file is reported and the rest go on. With
+        `background` the answer comes at once, with the job (recorded, not run yet); the documents follow it."""
         with self.db.session() as session:
             row = lookups.project(session, project)
             which = strategy or lookups.settings(row).pdf.strategy
@@ -210,15 +194,22 @@ class PdfActions(ServiceBase):
             elif kept:
                 plan = mineru_plan(self.config, self.secrets, session, row, kept, which, force)
 
-        async def run() -> PdfConvertView:
-            job = await alaunch(self.db, plan, on_progress=on_progress) if plan is not None else None
-            made = [await self._finish(project, f, which, model) for f in kept]
-            return PdfConvertView(strategy=which, jobs=[job] if job else [], documents=failed + made)
+        async def documents() -> list[IngestItem]:
+            return failed + [await self._finish(project, f, which, model) for f in kept]
 
-        if background:
-            job_loop().submit(run())
-            return PdfConvertView(strategy=which, jobs=[], documents=failed, started_in_background=True)
-        return await run()
+        if background:  # the job is recorded now (its id is in the answer), then run with the documents after it
+            job_id = await asyncio.to_thread(prepare, self.db, plan, None) if plan is not None else None
+
+            async def run_later() -> None:
+                if plan is not None and job_id is not None:
+                    await execute(self.db, job_id, plan, on_progress)
+                await documents()
+
+            job_loop().submit(run_later())
+            jobs = [await asyncio.to_thread(view_of, self.db, job_id)] if job_id is not None else []
+            return PdfConvertView(strategy=which, jobs=jobs, documents=failed, started_in_background=True)
+        job = await alaunch(self.db, plan, on_progress=on_progress) if plan is not None else None
+        return PdfConvertView(strategy=which, jobs=[job] if job else [], documents=await documents())
 
     def convert_pdf(self, project: str | int, files: list[str | Path | Upload], strategy: str | None = None, model: str | None = None,
                     force: bool = False, background: bool = False, on_progress: Progress | None = None) -> PdfConvertView:

@@ -27,6 +27,11 @@ def chunk_conditions(query: Select[Any], f: ChunkFilter | None) -> Select[Any]:
     if f.has_questions is not None:
         held = exists(select(Question.id).where(Question.chunk_id == Chunk.id))
         query = query.where(held if f.has_questions else ~held)
+    if f.cleaned is not None:
+        query = query.where(Chunk.original_text.is_not(None) if f.cleaned else Chunk.original_text.is_(None))
+    if f.flagged is not None:
+        flagged = Chunk.cleaning["flagged"].as_boolean().is_(True)
+        query = query.where(flagged if f.flagged else ~flagged)
     return query
 
 

@@ -35,10 +35,12 @@ def list_chunks(
     min_size: int | None = Query(None, ge=0),
     max_size: int | None = Query(None, ge=0),
     has_questions: bool | None = None,
+    cleaned: bool | None = None,
+    flagged: bool | None = None,
     s: Service = Depends(svc),
 ) -> PageView[ChunkView]:
     return s.list_chunks(project, document_id=document_id, text=text, page=page, page_size=page_size, min_size=min_size,
-                         max_size=max_size, has_questions=has_questions)
+                         max_size=max_size, has_questions=has_questions, cleaned=cleaned, flagged=flagged)
 
 
 @router.get("/projects/{project}/chunks/{chunk_id}", response_model=ChunkView)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from loreforge.filters import ChunkFilter
 
 from loreforge.mode_views import CleanDiffView
 from loreforge.service import Service
@@ -18,11 +20,13 @@ class CleanChunks(BaseModel):
     model: str | None = None
     provider: str | None = None
     force: bool = False
+    filter: ChunkFilter | None = Field(None, description="Only the chunks matching it (a page's \"every chunk matching the filter\")")
 
 
 @router.post("/projects/{project}/chunks/clean", response_model=JobView, status_code=202)
 def clean_chunks(project: str, body: CleanChunks, s: Service = Depends(svc)) -> JobView:
-    return s.clean_chunks(project, chunk_ids=body.chunk_ids, model=body.model, provider=body.provider, force=body.force, background=True)
+    return s.clean_chunks(project, chunk_ids=body.chunk_ids, model=body.model, provider=body.provider, force=body.force, background=True,
+                          chunk_filter=body.filter)
 
 
 @router.get("/projects/{project}/chunks/{chunk_id}/diff", response_model=CleanDiffView)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from loreforge.defaults import DEFAULT_PAGE_SIZE
 from loreforge.service import Service
@@ -24,6 +24,8 @@ class ItemEdit(BaseModel):
     tag: str | None = None
     note: str | None = None
     labels: list[str] | None = None
+    history: list[list[str]] | None = Field(None, description="A dialogue's earlier rounds, each [user, assistant]")
+    system: str | None = Field(None, description="The item's own system prompt")
 
 
 class Confirm(BaseModel):

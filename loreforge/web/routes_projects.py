@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from loreforge import __version__
+from loreforge.mode_views import ModeSummaryView
 from loreforge.service import Service
 from loreforge.views import DemoReport, Deleted, ProjectView, SettingView
 from loreforge.web.deps import svc
@@ -61,6 +62,13 @@ def rename_project(project: str, body: ProjectRename, s: Service = Depends(svc))
 @router.delete("/projects/{project}", response_model=Deleted)
 def delete_project(project: str, s: Service = Depends(svc)) -> Deleted:
     return s.delete_project(project)
+
+
+@router.get("/projects/{project}/modes", response_model=ModeSummaryView)
+def mode_summary(project: str, s: Service = Depends(svc)) -> ModeSummaryView:
+    """What each way of making data (genre–audience pairs, dialogues, distillation, cleaning, templates, images, PDF
+    conversion, chain of thought) has made in the project."""
+    return s.mode_summary(project)
 
 
 @router.get("/projects/{project}/settings", response_model=list[SettingView])

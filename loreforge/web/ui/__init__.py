@@ -46,10 +46,13 @@ def install(app: FastAPI) -> None:
         pages_chunks, pages_dataset, pages_documents, pages_export, pages_jobs, pages_projects, pages_questions,
         pages_review, pages_settings, pages_usage,
     )
+    from loreforge.web.ui.modes import MODE_PAGES
 
     app.mount(f"{UI_PREFIX}/static", StaticFiles(directory=STATIC), name="ui-static")
     for module in (pages_projects, pages_settings, pages_documents, pages_chunks, pages_questions, pages_dataset,
                    pages_review, pages_export, pages_jobs, pages_usage):
+        app.include_router(module.router, prefix=UI_PREFIX, include_in_schema=False)
+    for module in MODE_PAGES:  # the pages of issue 15's ways of making data
         app.include_router(module.router, prefix=UI_PREFIX, include_in_schema=False)
 
     @app.get("/", include_in_schema=False)

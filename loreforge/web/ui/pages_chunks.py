@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from loreforge.filters import ChunkFilter
 from loreforge.web.deps import svc
-from loreforge.web.ui.common import JOB_STARTED, done, filter_from, filter_query, flag, ids, number, page, raw, text, tr
+from loreforge.web.ui.common import JOB_STARTED, choice, done, filter_from, filter_query, flag, ids, number, page, raw, text, tr
 from loreforge.web.ui.paging import PAGE_SIZES, paging
 from loreforge.web.ui.render import project_url
 
@@ -65,7 +65,7 @@ async def batch(project: str, request: Request) -> Response:
     if action == "questions":
         f = filter_from(form, ChunkFilter, "f_") if every else None
         job = s.generate_questions(project, chunk_ids=None if every else chosen, force=flag(form, "force"),
-                                   model=text(form, "model"), background=True, chunk_filter=f)
+                                   model=text(form, "model"), background=True, chunk_filter=f, ga=choice(form, "ga"))
         return done(request, t("chunks.questions_started", id=job.id, n=job.total), back, event=JOB_STARTED, job=job)
     if action == "merge":
         merged = s.merge_chunks(project, chosen)

@@ -15,6 +15,7 @@ from loreforge.web.deps import svc
 from loreforge.web.ui.common import JOB_STARTED, done, filter_from, filter_query, number, page, raw, text, tr
 from loreforge.web.ui.highlight import grounding_marks, runs
 from loreforge.web.ui.render import project_url
+from loreforge.web.ui.review_modes import review_context
 
 router = APIRouter()
 RATINGS = range(0, 6)
@@ -35,7 +36,8 @@ def item(project: str, item_id: int, request: Request, pos: int | None = None, s
                 near[key] = (found.items[0].id, at) if found.items else None
     return page(request, "item.html", project, nav="dataset", twin=f"/api/projects/{{id}}/dataset/{item_id}", item=view, query=query,
                 pos=pos, near=near, answer_runs=runs(view.answer, answer_marks), source_runs=runs(view.source_text or "", source_marks),
-                ratings=RATINGS, tags=s.show_tags(project), back=f"{project_url(project, 'dataset')}?{urlencode(query)}")
+                ratings=RATINGS, tags=s.show_tags(project), back=f"{project_url(project, 'dataset')}?{urlencode(query)}",
+                **review_context(s, project, view))
 
 
 def _back(project: str, item_id: int) -> str:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from loreforge.errors import UserError
+from loreforge.service.model_configs import MODEL_TYPES
 from loreforge.web.deps import server, svc
 from loreforge.web.ui.common import done, flag, number, page, raw, text, tr
 from loreforge.web.ui.render import html, project_url
@@ -27,7 +28,7 @@ def settings(project: str, request: Request) -> Response:
     rows = s.show_settings(project)
     return page(request, "settings.html", project, nav="settings", twin="/api/projects/{id}/settings", settings=rows,
                 language=next(r for r in rows if r.key == "language"), models=s.list_models(project), presets=s.list_presets(),
-                prompts=s.list_prompts(project))
+                prompts=s.list_prompts(project), model_types=MODEL_TYPES)
 
 
 def _options(form: Any) -> dict[str, Any]:
@@ -48,7 +49,7 @@ async def add_model(project: str, request: Request) -> Response:
     view = svc(request).add_model(project, raw(form, "provider"), raw(form, "model").strip(), name=text(form, "name"),
                                   base_url=text(form, "base_url"), api_key=key, api_key_env=None if key else text(form, "api_key_env"),
                                   options=_options(form), activate=flag(form, "activate"),
-                                  allowed_key_envs=allowed.allowed_key_envs if allowed is not None else None)
+                                  allowed_key_envs=allowed.allowed_key_envs if allowed is not None else None, type=text(form, "type") or "text")
     return done(request, tr(request)("models.added", name=view.name), project_url(project, "settings"))
 
 
