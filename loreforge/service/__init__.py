@@ -13,7 +13,9 @@ app); their plain twins (`generate_questions`, ...) block, and work inside a run
 from __future__ import annotations
 
 from loreforge.service.answers import AnswerActions
+from loreforge.service.arena import ArenaActions
 from loreforge.service.base import ServiceBase
+from loreforge.service.chatting import ChatActions
 from loreforge.service.chunks import ChunkActions
 from loreforge.service.cleaning import CleanActions
 from loreforge.service.dataset import DatasetActions, DatasetFilter
@@ -22,6 +24,7 @@ from loreforge.service.dialogues import DialogueActions
 from loreforge.service.distill import DistillActions
 from loreforge.service.distill_tree import DistillTreeActions
 from loreforge.service.documents import DocumentActions, Source, Upload
+from loreforge.service.eval_report import EvalReportActions
 from loreforge.service.evaluation import EvalActions
 from loreforge.service.exporting import ExportActions
 from loreforge.service.ga import GaActions
@@ -30,12 +33,14 @@ from loreforge.service.importing import ImportActions
 from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
 from loreforge.service.model_configs import ModelConfigActions
+from loreforge.service.model_servers import ModelServerActions
 from loreforge.service.pdf_convert import PdfActions
 from loreforge.service.pipeline import PipelineActions
 from loreforge.service.probes import ProbeActions
 from loreforge.service.projects import ProjectActions
 from loreforge.service.prompts import PromptActions
 from loreforge.service.questions import QuestionActions
+from loreforge.service.run_insight import RunInsightActions
 from loreforge.service.scoring import ScoringActions
 from loreforge.service.splitting import SplitActions
 from loreforge.service.tags import TagActions
@@ -52,6 +57,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
     ImageActions, PdfActions, PipelineActions,
+    RunInsightActions, EvalReportActions, ChatActions, ArenaActions, ModelServerActions,
 )
 
 
@@ -61,6 +67,7 @@ class Service(
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
     ImageActions, PdfActions, PipelineActions,
+    RunInsightActions, EvalReportActions, ChatActions, ArenaActions, ModelServerActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -206,6 +213,23 @@ ACTIONS: tuple[str, ...] = (
     # PDF through a vision model or MinerU
     "convert_pdf",
     "set_mineru_key",
+    # train, evaluate, compare and chat from the web UI (issue 14)
+    "inspect_run",
+    "compare_runs",
+    "preview_train",
+    "device_usage",
+    "eval_report",
+    "chat_reply",
+    "save_chat_exchange",
+    "create_arena",
+    "list_arenas",
+    "get_arena",
+    "next_arena_round",
+    "answer_arena_round",
+    "vote_arena_round",
+    "start_model_server",
+    "list_model_servers",
+    "stop_model_server",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.
