@@ -4,6 +4,8 @@ beside part 1's pages; each module is one page group over the same `Service` cal
 
 from __future__ import annotations
 
-from loreforge.web.ui import pages_eval, pages_runs, pages_train
+from loreforge.web.ui import (
+    pages_arena, pages_chat, pages_env, pages_eval, pages_pipelines, pages_runs, pages_serve, pages_train,
+)
 
-MODULES = (pages_train, pages_runs, pages_eval)
+MODULES = (pages_train, pages_runs, pages_eval, pages_arena, pages_chat, pages_serve, pages_env, pages_pipelines)
