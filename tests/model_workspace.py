@@ -55,3 +55,34 @@ def train_config(bundle: Path, model: Path, out: Path, **changes: Any) -> dict[s
         config.pop(key, None)
     config.update(changes)
     return config
+
+
+class Trained:
+    """A home with the confirmed project, its bundle, the tiny model and one finished run (full fine-tuning, six
+    steps, a checkpoint every three with the eval loss)."""
+
+    def __init__(self, root: Path) -> None:
+        from loreforge.settings import AppConfig
+
+        self.root = root
+        self.home = root / "home"
+        self.svc = Service(AppConfig.from_env(self.home))
+        self.bundle = confirmed_project(self.svc)
+        self.model = tiny_model(root)
+        self.config = train_config(self.bundle, self.model, root / "run1", include_num_input_tokens_seen="non_padding")
+        self.run = self.svc.train(self.config, project=PROJECT)
+
+
+def trained_home(tmp_path_factory: Any) -> Trained:
+    """One `Trained` per test session (and xdist worker), shared by the model-half tests."""
+    import pytest
+
+    pytest.importorskip("torch")
+    pytest.importorskip("peft")
+    global _TRAINED
+    if _TRAINED is None:
+        _TRAINED = Trained(tmp_path_factory.mktemp("model-half"))
+    return _TRAINED
+
+
+_TRAINED: Trained | None = None

@@ -35,6 +35,7 @@ DEFAULT_LOADED_MODELS = 2  # base and tuned side by side
 STAGE = "chat"
 
 Piece = Callable[[str], None]
+_LOADING = threading.Lock()  # one model loads at a time in a process
 
 
 def resolve(app: Any, project: str | int | None, model: str, adapter: str | None = None) -> ArenaModel:
@@ -78,17 +79,17 @@ class LocalPool:
         self.capacity = max(1, capacity)
         self._models: OrderedDict[tuple[str, str | None], tuple[Any, threading.Lock]] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading: dict[tuple[str, str | None], threading.Lock] = {}
 
     def get(self, base: str, tuned: str | None, home: Path) -> tuple[Any, threading.Lock]:
-        """The loaded model and its generation lock (loading it once, whoever asks first)."""
+        """The loaded model and its generation lock (loading it once, whoever asks first). Models load one at a
+        time in the process: transformers' loading is not thread-safe (its lazy imports, and the empty-weights
+        context accelerate patches into torch, clash between two threads loading at once)."""
         key = (base, tuned)
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
-            loading = self._loading.setdefault(key, threading.Lock())
-        with loading:
+        with _LOADING:
             with self._lock:
                 if key in self._models:
                     return self._models[key]
@@ -99,7 +100,6 @@ class LocalPool:
                 self._models[key] = (model, threading.Lock())
                 while len(self._models) > self.capacity:
                     self._models.popitem(last=False)
-                self._loading.pop(key, None)
                 return self._models[key]
 
     def loaded(self) -> list[tuple[str, str | None]]:
