@@ -28,6 +28,18 @@ class Pick:
         return self.model, None
 
 
+    @property
+    def label(self) -> str:
+        """A short name for the page: the base model's folder name, "run N", or the model config's name."""
+        from pathlib import Path
+
+        if self.kind == "run":
+            return f"run {self.run}" if self.run else "run"
+        if self.kind == "config":
+            return self.config
+        return Path(self.model).name or self.model
+
+
 def read(form: Any, prefix: str) -> Pick:
     def value(name: str) -> str:
         raw = form.get(f"{prefix}_{name}")

@@ -25,8 +25,9 @@ def _active_runs(request: Request) -> list[object]:
 def env_page(request: Request) -> Response:
     s = svc(request)
     view = s.environment()
+    active = _active_runs(request)
     return page(request, "env.html", nav="env", twin="/api/env", env=view, report=view.report, usage=s.device_usage(),
-                active=_active_runs(request), every=LIVE_EVERY_S)
+                active=active, every=LIVE_EVERY_S if active else IDLE_EVERY_S)
 
 
 @router.get("/env/usage")

@@ -123,6 +123,15 @@
   document.addEventListener("change", (event) => { if (event.target.matches("[data-method]")) methodFields(); });
   document.addEventListener("htmx:afterSettle", methodFields);
 
+  // -- a model picker shows the input of the kind chosen (base model, run, model config) ----------------------
+  function pickers() {
+    $$("[data-pick]").forEach((pick) => {
+      const kind = ($("input[type=radio]:checked", pick) || {}).value || "base";
+      $$("[data-for-kind]", pick).forEach((label) => { label.hidden = label.dataset.forKind !== kind; });
+    });
+  }
+  document.addEventListener("change", (event) => { if (event.target.closest("[data-pick]")) pickers(); });
+
   // -- the blind test: 1 left, 2 right, 3 both good, 4 both bad; the chat box: Enter sends ---------------------
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -150,6 +159,7 @@
     runChart();
     compareChart();
     methodFields();
+    pickers();
     const log = $("#run-log");
     if (log) log.scrollTop = log.scrollHeight;
   });
