@@ -11,6 +11,7 @@ starts where the previous one stopped (`after` records, `offset` bytes). Nothing
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,18 @@ LOG_READ_LIMIT = 256 * 1024  # most bytes one follow-up read takes
 EXAMPLE_SCAN_BYTES = 512 * 1024  # the first example is printed near the log's start
 EXAMPLE_START = "input_ids:\n"
 EXAMPLE_END = "\ntrain examples: "  # the trainer's next line after the example
+ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # terminal codes of progress bars
+
+
+def readable(lines: list[str]) -> list[str]:
+    """Console lines as a page shows them: terminal codes dropped, a line a progress bar rewrote (carriage
+    returns) as what it said last, blank lines left out."""
+    out = []
+    for line in lines:
+        text = ESCAPES.sub("", line).rstrip("\r").rsplit("\r", 1)[-1].rstrip()
+        if text.strip():
+            out.append(text)
+    return out
 
 
 def read_points(output_dir: str | Path | None, after: int = 0) -> tuple[list[dict[str, Any]], int]:
@@ -56,10 +69,10 @@ def tail_lines(path: str | Path | None, lines: int = LOG_TAIL_LINES) -> tuple[li
         data = f.read()
     end = data.rfind(b"\n") + 1
     text = data[:end].decode("utf-8", "replace")
-    found = text.splitlines()
+    found = text.split("\n")
     if start > 0 and found:
         found = found[1:]  # the first line read is likely cut
-    return found[-lines:], start + end
+    return readable(found)[-lines:] if lines else [], start + end
 
 
 def lines_after(path: str | Path | None, offset: int) -> tuple[list[str], int]:
@@ -79,7 +92,7 @@ def lines_after(path: str | Path | None, offset: int) -> tuple[list[str], int]:
     end = data.rfind(b"\n") + 1
     if end == 0:
         return [], offset
-    return data[:end].decode("utf-8", "replace").splitlines(), offset + end
+    return readable(data[:end].decode("utf-8", "replace").split("\n")), offset + end
 
 
 def example_from_log(path: str | Path | None) -> str | None:

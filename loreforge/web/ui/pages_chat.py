@@ -20,7 +20,7 @@ from loreforge.web.ui.chat_state import ChatState, chats
 from loreforge.web.ui.common import flag, go, number, page, text, tr
 from loreforge.web.ui.i18n import translator
 from loreforge.web.ui.live_answers import LiveAnswer, live, sse
-from loreforge.web.ui.render import ENV, html, language, project_url
+from loreforge.web.ui.render import ENV, html, is_htmx, language, project_url
 
 router = APIRouter()
 
@@ -39,8 +39,11 @@ def chat_page(project: str, request: Request, c: str | None = None, run: int | N
     s = svc(request)
     state = chats(request).get(c) if c else None
     if state is None or state.project != project:
-        state = chats(request).new(project, *model_pick.defaults(s.list_runs(project), run))
-        return go(request, project_url(project, "chat") + f"?c={state.id}")
+        if is_htmx(request):  # the header's tabs refreshing themselves: a page to take them from, no new chat
+            state = ChatState("-", project, list(model_pick.defaults(s.list_runs(project), run)))
+        else:
+            state = chats(request).new(project, *model_pick.defaults(s.list_runs(project), run))
+            return go(request, project_url(project, "chat") + f"?c={state.id}")
     runs = [r for r in s.list_runs(project) if r.status == "completed"]
     return page(request, "chat.html", project, nav="chat", twin="/api/projects/{id}/models", chat=state, runs=runs,
                 configs=s.list_models(project), sides=("left", "right"))

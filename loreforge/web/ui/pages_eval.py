@@ -75,9 +75,8 @@ def compare(request: Request, a: int, b: int) -> Response:
 def eval_run(eval_id: int, request: Request) -> Response:
     s = svc(request)
     report = s.eval_report(eval_id)
-    job = s.get_job(report.run.job_id)
     return page(request, "eval_run.html", report.run.project_id, nav="eval", twin=f"/api/evals/{eval_id}/report",
-                report=report, run=report.run, s=report.summary, job=job, active=ACTIVE, significant=SIGNIFICANT)
+                report=report, run=report.run, s=report.summary, active=ACTIVE, significant=SIGNIFICANT)
 
 
 @router.post("/evals/{eval_id}/cancel")

@@ -23,14 +23,17 @@ def stages(view: Any) -> list[dict[str, Any]]:
     from loreforge.pipeline.plan import STAGES
 
     live = (view.progress or {}).get("stages") or {}
+    child = (view.progress or {}).get("child") or {}
     out = []
     for name in STAGES:
         record = (view.stages or {}).get(name) or {}
         status = live.get(name) or record.get("status") or "skipped"
         why = record.get("reason") if status != "skipped" else (record.get("last_decision") or record.get("reason"))
         result = {k: v for k, v in (record.get("result") or {}).items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+        doing = child if status == "running" and (view.progress or {}).get("stage") == name and child.get("total") else None
         out.append({"name": name, "status": status, "badge": STATUS_OF.get(status, status), "why": why or "",
-                    "seconds": record.get("seconds"), "error": record.get("error"), "result": dict(list(result.items())[:4])})
+                    "seconds": record.get("seconds"), "error": record.get("error"), "result": dict(list(result.items())[:4]),
+                    "doing": doing})
     return out
 
 
@@ -41,10 +44,9 @@ def pipelines(request: Request) -> Response:
 
 @router.get("/pipelines/{pipeline_id}")
 def pipeline(pipeline_id: int, request: Request) -> Response:
-    s = svc(request)
-    view = s.get_pipeline(pipeline_id)
+    view = svc(request).get_pipeline(pipeline_id)
     return page(request, "pipeline.html", view.project_id, nav="pipeline", twin=f"/api/pipelines/{pipeline_id}", run=view,
-                stages=stages(view), job=s.get_job(view.job_id), active=ACTIVE, summary=view.summary)
+                stages=stages(view), active=ACTIVE, summary=view.summary)
 
 
 @router.post("/pipelines/{pipeline_id}/cancel")

@@ -63,14 +63,27 @@ def project_runs(project: str, request: Request) -> Response:
 
 
 LATEST = ("loss", "eval_loss", "lr", "epoch", "throughput")
+PROGRESS = ("current_steps", "total_steps", "percentage", "elapsed_time", "remaining_time")
 
 
 def latest(points: list[dict[str, Any]], before: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The last value of each curve field among the records, over `before` (what earlier records said)."""
+    """The last value of each curve field among the records, over `before` (what earlier records said), and the
+    progress fields of the newest record."""
     out = dict(before or {})
     for record in points:
         out.update({k: record[k] for k in LATEST if isinstance(record.get(k), (int, float))})
+        if isinstance(record.get("current_steps"), int) and record["current_steps"] >= out.get("current_steps", -1):
+            out.update({k: record[k] for k in PROGRESS if k in record})
     return out
+
+
+def progress(run: Any, last: dict[str, Any]) -> dict[str, Any]:
+    """The run's progress for the stats: the job's (reported every few seconds), or the newest curve record's when
+    that is further on (written at every logging step)."""
+    shown = dict(run.progress or {})
+    if int(last.get("current_steps") or -1) > int(shown.get("current_steps") or -1):
+        shown.update({k: last[k] for k in PROGRESS if k in last})
+    return shown
 
 
 def curve(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -90,11 +103,11 @@ def compare(request: Request, a: int, b: int) -> Response:
 @router.get("/runs/{run_id}")
 def run_page(run_id: int, request: Request) -> Response:
     detail = svc(request).inspect_run(run_id, log_lines=200)
-    run = detail.run
+    run, last = detail.run, latest(detail.points)
     others = [r for r in svc(request).list_runs(run.project_id) if r.id != run.id]
     default_out = str(home_dir(request, MODELS_DIR, f"run-{run.id}-merged"))
     return page(request, "run.html", run.project_id, nav="runs", twin=f"/api/runs/{run_id}/inspect", run=run, detail=detail,
-                points=curve(detail.points), last=latest(detail.points), parts=example_parts(detail.example), others=others, active=ACTIVE,
+                points=curve(detail.points), last=last, p=progress(run, last), parts=example_parts(detail.example), others=others, active=ACTIVE,
                 merged_out=default_out, is_lora=run.finetuning_type == "lora")
 
 
@@ -127,7 +140,7 @@ async def run_events(run_id: int, request: Request, after: int = 0, log_from: in
                 yield _event("log", lines.render(lines=detail.log))
             offset = detail.log_offset
             job = event_data(await asyncio.to_thread(s.get_job, int(detail.run.job_id or 0)))
-            body = stats.render(run=detail.run, job=job, last=last, t=t, lang=lang)
+            body = stats.render(run=detail.run, job=job, last=last, p=progress(detail.run, last), t=t, lang=lang)
             if body != last_stats:
                 last_stats = body
                 yield _event("progress", body)
