@@ -170,10 +170,12 @@ def test_a_blind_test_hides_the_models_until_the_vote_is_stored(t: Trained) -> N
 # -- evaluation report, devices ------------------------------------------------------------------------------------
 
 def test_the_report_from_the_store_is_the_report_folders(t: Trained) -> None:
+    from loreforge.service.eval_report import summary_from_store
+
     run = t.svc.evaluate(PROJECT, str(t.model), str(t.run.id), max_new_tokens=4)
     report = t.svc.eval_report(run.id)
     written = json.loads((Path(str(run.report_dir)) / "report.json").read_text(encoding="utf-8"))
-    assert json.loads(json.dumps(report.summary)) == written["summary"]
+    assert report.summary == written["summary"] == json.loads(json.dumps(summary_from_store(t.svc, run.id)))
     assert report.models["tuned"].startswith(f"train run {t.run.id}") and set(report.summary["groups"]) >= {"document", "tag"}
 
 

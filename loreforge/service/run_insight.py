@@ -37,29 +37,30 @@ class RunInsightActions(ServiceBase):
     def inspect_run(self, run_id: int, after: int = 0, log_from: int | None = None, log_lines: int = 80,
                     example: bool = False) -> RunDetailView:
         """A train run with its output folder read: the trainer_log.jsonl records from index `after` (the loss and
-        eval-loss curve, learning rate, tokens/s), the console log's last `log_lines` lines (or the lines after byte
-        `log_from`, to follow it), the checkpoints (complete or why not; the best marked), the loss plots, and the
-        first training example with its masked labels as the trainer printed it — tokenized now when the log does
-        not hold it and `example` is set."""
+        eval-loss curve, learning rate, tokens/s: the latest among them), the console log's last `log_lines` lines,
+        the checkpoints (complete or why not; the best marked), the loss plots, and the first training example with
+        its masked labels as the trainer printed it — tokenized now when the log does not hold it and `example` is
+        set. With `log_from` (a follow-up read: the log's lines after that byte) the example and plots are left
+        out."""
         from loreforge.train import run_files
 
         run = self.app.get_run(run_id)
         points, count = run_files.read_points(run.output_dir, after)
         log_path = _log_path(run)
-        if log_from is None:
-            log, offset = run_files.tail_lines(log_path, log_lines)
+        following = log_from is not None  # a follow-up read (every second on a live page): no example, no plots
+        if following:
+            log, offset = run_files.lines_after(log_path, int(log_from or 0))
         else:
-            log, offset = run_files.lines_after(log_path, log_from)
-        every, _ = run_files.read_points(run.output_dir) if after else (points, count)
-        shown = run_files.example_from_log(log_path)
+            log, offset = run_files.tail_lines(log_path, log_lines)
+        shown = None if following else run_files.example_from_log(log_path)
         if shown is None and example:
             shown = run_files.example_from_config(run.config)
         folder = Path(run.output_dir) if run.output_dir else None
-        plots = sorted(p.name for p in folder.glob("training_*.png")) if folder and folder.is_dir() else []
+        plots = sorted(p.name for p in folder.glob("training_*.png")) if folder and folder.is_dir() and not following else []
         return RunDetailView(
             run=run, points=points, point_count=count, log=log, log_offset=offset,
-            checkpoints=run_files.checkpoints(run.output_dir, every, run.best_checkpoint),
-            tokens_per_second=run_files.latest(every, "throughput"), total_tokens=run_files.latest(every, "total_tokens", int),
+            checkpoints=run_files.checkpoints(run.output_dir, run_files.eval_losses(run.output_dir), run.best_checkpoint),
+            tokens_per_second=run_files.latest(points, "throughput"), total_tokens=run_files.latest(points, "total_tokens", int),
             example=shown, plots=plots,
         )
 

@@ -11,6 +11,7 @@ starts where the previous one stopped (`after` records, `offset` bytes). Nothing
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -38,23 +39,41 @@ def readable(lines: list[str]) -> list[str]:
     return out
 
 
-def read_points(output_dir: str | Path | None, after: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """The records of `trainer_log.jsonl` from index `after` on, and how many complete records there are."""
+def _records(output_dir: str | Path | None, keep: Callable[[int, bytes], bool]) -> tuple[list[dict[str, Any]], int]:
+    """The complete records of `trainer_log.jsonl` that `keep(index, line)` asks for (the others are only counted,
+    never parsed), and how many complete records there are."""
     path = Path(output_dir) / TRAINER_LOG if output_dir else None
     if path is None or not path.is_file():
         return [], 0
     records: list[dict[str, Any]] = []
+    count = 0
     with path.open("rb") as f:
         for raw in f:
             if not raw.endswith(b"\n"):
                 break  # being written: read it next time
-            try:
-                record = json.loads(raw)
-            except ValueError:
+            if not raw.strip():
                 continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records[after:], len(records)
+            if keep(count, raw):
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    record = None
+                if isinstance(record, dict):
+                    records.append(record)
+            count += 1
+    return records, count
+
+
+def read_points(output_dir: str | Path | None, after: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The records of `trainer_log.jsonl` from index `after` on, and how many complete records there are."""
+    return _records(output_dir, lambda index, _line: index >= after)
+
+
+def eval_losses(output_dir: str | Path | None) -> dict[int, float]:
+    """Step -> eval loss, from the log's evaluation records only (the others are not parsed)."""
+    found, _ = _records(output_dir, lambda _index, line: b'"eval_loss"' in line)
+    return {int(p["current_steps"]): float(p["eval_loss"]) for p in found
+            if isinstance(p.get("current_steps"), int) and isinstance(p.get("eval_loss"), (int, float))}
 
 
 def tail_lines(path: str | Path | None, lines: int = LOG_TAIL_LINES) -> tuple[list[str], int]:
@@ -138,19 +157,19 @@ def example_from_config(config: dict[str, Any]) -> str:
 
 
 def _size_mb(folder: Path) -> float:
-    return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20, 1)
+    """The files directly in a checkpoint folder (weights, optimizer, state), in MB."""
+    return round(sum(e.stat().st_size for e in os.scandir(folder) if e.is_file()) / 2**20, 1)
 
 
-def checkpoints(output_dir: str | Path | None, points: list[dict[str, Any]], best: str | None) -> list[CheckpointView]:
-    """The run's `checkpoint-N` folders, newest last: complete or why not, their eval loss, and the best one — the
-    run's recorded best checkpoint, or (while it trains) the complete one of the lowest eval loss so far."""
+def checkpoints(output_dir: str | Path | None, losses: dict[int, float], best: str | None) -> list[CheckpointView]:
+    """The run's `checkpoint-N` folders, newest last: complete or why not, their eval loss (`losses`: step -> eval
+    loss), and the best one — the run's recorded best checkpoint, or (while it trains) the complete one of the lowest
+    eval loss so far."""
     from loreforge.train.trainer import checkpoint_problem
 
     folder = Path(output_dir) if output_dir else None
     if folder is None or not folder.is_dir():
         return []
-    losses = {int(p["current_steps"]): float(p["eval_loss"]) for p in points
-              if isinstance(p.get("current_steps"), int) and isinstance(p.get("eval_loss"), (int, float))}
     found = []
     for path in folder.glob("checkpoint-*"):
         suffix = path.name.removeprefix("checkpoint-")
