@@ -2,16 +2,15 @@
 model trained for six steps: a run's folder read (curve, checkpoints with the best marked, tokens/s, the first
 example), two runs compared, the config preview is what `train` runs, chat answers streamed from base and tuned
 at once and an exchange kept as a dataset item, blind tests that hide the models until the vote is stored, an
-evaluation's whole report, and a background model server started, used and stopped."""
+evaluation's whole report, and the API's streamed chat answer and blind test. (A background model server is started, used and stopped from
+its page: tests/test_ui_model_pages.py.)"""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -240,24 +239,3 @@ def test_api_streams_a_chat_answer_and_plays_a_blind_test(t: Trained) -> None:
         preview = client.post("/api/train/preview", json={"config": t.config}).json()
         assert yaml.safe_load(preview["yaml"]) == t.config
         assert client.get(f"/api/runs/{t.run.id}/inspect?after=100").json()["points"] == []
-
-
-def test_a_model_server_starts_answers_and_stops(t: Trained) -> None:
-    view = t.svc.start_model_server(str(t.run.id))
-    try:
-        assert list(view.models) == ["tiny", "tuned"] and view.url.startswith("http://127.0.0.1:")
-        deadline = time.monotonic() + 90
-        while view.status != "ready" and time.monotonic() < deadline:
-            assert view.status == "starting", view.log_tail
-            time.sleep(0.5)
-            view = next(v for v in t.svc.list_model_servers() if v.id == view.id)
-        assert view.status == "ready", view.log_tail
-        names = [m["id"] for m in httpx.get(view.url + "/models", timeout=10).json()["data"]]
-        assert names == ["tiny", "tuned"]
-        with pytest.raises(Conflict, match="in use"):
-            t.svc.start_model_server(str(t.run.id), port=view.port)
-    finally:
-        stopped = t.svc.stop_model_server(view.id)
-    assert stopped.status == "stopped" and view.id not in [v.id for v in t.svc.list_model_servers()]
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(view.url + "/models", timeout=2)

@@ -4,21 +4,25 @@ keys the pages build at run time are in both files; the training form previews e
 it starts is a recorded run; a background run started as `loreforge train --background` does is followed live
 (points, log, progress, end); the blind test keeps the models hidden until the vote; a chat answer streams and an
 exchange becomes a dataset item; data is escaped; and on a served UI the folders a form names are confined and
-trust_remote_code is refused, as the API does. The browser flow is tests/test_ui_model_browser.py."""
+trust_remote_code is refused, as the API does; a LoRA run is merged from its page; the Serve page starts a model
+server that answers and stops it. The browser flow is tests/test_ui_model_browser.py."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
 from model_workspace import PROJECT, Trained, trained_home, train_config
 
+from loreforge.errors import Conflict
 from loreforge.web.app import create_app
 
 UI = Path(__file__).resolve().parent.parent / "loreforge" / "web" / "ui"
@@ -213,3 +217,43 @@ def test_a_served_ui_confines_what_the_training_form_writes(t: Trained) -> None:
         assert inside.status_code == 200 and str(Path(t.svc.get_project(PROJECT).path) / "runs" / "runs" / "x") in html.unescape(inside.text)
         cross = served.post(f"{P}/train/start", data=form, headers={"Origin": "http://evil.example", **HX})
         assert cross.status_code == 403
+
+
+def test_a_lora_run_merges_from_its_page_and_shows_its_first_example(t: Trained, client: TestClient) -> None:
+    config = train_config(t.bundle, t.model, t.root / "run-lora", finetuning_type="lora", lora_rank=4, lora_target="all",
+                          max_steps=2, save_steps=2, eval_steps=2, learning_rate=1e-3)
+    run = t.svc.train(config, project=PROJECT)
+    page = client.get(f"/ui/runs/{run.id}").text
+    assert "Merge the adapter into the base" in page and "Tokenize it now" in page  # a foreground run: no log file
+    example = client.get(f"/ui/runs/{run.id}/example", headers=HX).text
+    assert '<span class="masked"' in example and "[-100 x " in example
+    out = t.root / "merged"
+    merged = client.post(f"/ui/runs/{run.id}/merge", data={"base_model": str(t.model), "out": str(out)}, headers=HX)
+    assert merged.status_code == 200 and "Merged model" in merged.text and (out / "config.json").is_file()
+    again = client.post(f"/ui/runs/{run.id}/merge", data={"base_model": str(t.model), "out": str(out)}, headers=HX)
+    assert again.status_code >= 400 and 'class="msg error"' in again.text  # the folder has files: said where it happened
+
+
+def test_the_serve_page_starts_a_model_server_that_answers_and_stops_it(t: Trained, client: TestClient) -> None:
+    started = client.post("/ui/serve/start", data={"run": str(t.run.id), "back": f"{P}/serve"}, headers=HX)
+    assert started.headers["HX-Redirect"].startswith(f"{P}/serve?started=")
+    view = t.svc.list_model_servers()[0]
+    try:
+        assert list(view.models) == ["tiny", "tuned"] and view.url.startswith("http://127.0.0.1:")
+        deadline = time.monotonic() + 90
+        while view.status == "starting" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            view = next(v for v in t.svc.list_model_servers() if v.id == view.id)
+        assert view.status == "ready", view.log_tail
+        names = [m["id"] for m in httpx.get(view.url + "/models", timeout=10).json()["data"]]
+        assert names == ["tiny", "tuned"]
+        page = client.get(f"{P}/serve").text
+        assert f'value="{view.url}"' in page and 'base_url="' + view.url in html.unescape(page) and 'model="tuned"' in html.unescape(page)
+        with pytest.raises(Conflict, match="in use"):
+            t.svc.start_model_server(str(t.run.id), port=view.port)
+    finally:
+        stopped = client.post(f"/ui/serve/{view.id}/stop", headers=HX)
+    assert stopped.status_code == 200 and "stopped" in stopped.text
+    assert next(v for v in t.svc.list_model_servers(stopped=True) if v.id == view.id).status == "stopped"
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(view.url + "/models", timeout=2)

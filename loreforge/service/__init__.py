@@ -52,22 +52,22 @@ from loreforge.service.usage import UsageActions
 from loreforge.settings import AppConfig
 
 GROUPS: tuple[type[ServiceBase], ...] = (
+    RunInsightActions, EvalReportActions, ChatActions, ArenaActions, ModelServerActions,  # the model half (issue 14)
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
     ImageActions, PdfActions, PipelineActions,
-    RunInsightActions, EvalReportActions, ChatActions, ArenaActions, ModelServerActions,
 )
 
 
 class Service(
+    RunInsightActions, EvalReportActions, ChatActions, ArenaActions, ModelServerActions,  # the model half (issue 14)
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
     TemplateActions, CleanActions, GaActions, DialogueActions, DistillActions, DistillTreeActions,
     ImageActions, PdfActions, PipelineActions,
-    RunInsightActions, EvalReportActions, ChatActions, ArenaActions, ModelServerActions,
 ):
     """Every user action of LoreForge: the action groups side by side (each stands alone on `ServiceBase`).
     Open it with `Service()` (reads LOREFORGE_HOME and LOREFORGE_DATABASE_URL) or
@@ -176,6 +176,23 @@ ACTIONS: tuple[str, ...] = (
     "cancel_pipeline",
     "list_pipelines",
     "get_pipeline",
+    # train, evaluate, compare and chat from the web UI (issue 14)
+    "inspect_run",
+    "compare_runs",
+    "preview_train",
+    "device_usage",
+    "eval_report",
+    "chat_reply",
+    "save_chat_exchange",
+    "create_arena",
+    "list_arenas",
+    "get_arena",
+    "next_arena_round",
+    "answer_arena_round",
+    "vote_arena_round",
+    "start_model_server",
+    "list_model_servers",
+    "stop_model_server",
     # every way Easy Dataset 1.7 makes data (issue 15): question templates
     "add_template",
     "list_templates",
@@ -213,23 +230,6 @@ ACTIONS: tuple[str, ...] = (
     # PDF through a vision model or MinerU
     "convert_pdf",
     "set_mineru_key",
-    # train, evaluate, compare and chat from the web UI (issue 14)
-    "inspect_run",
-    "compare_runs",
-    "preview_train",
-    "device_usage",
-    "eval_report",
-    "chat_reply",
-    "save_chat_exchange",
-    "create_arena",
-    "list_arenas",
-    "get_arena",
-    "next_arena_round",
-    "answer_arena_round",
-    "vote_arena_round",
-    "start_model_server",
-    "list_model_servers",
-    "stop_model_server",
 )
 
 # Awaitable twins of the actions that call a model (or run a stage): `await service.agenerate_questions(...)`.

@@ -43,11 +43,11 @@ def _wrap_errors(app: FastAPI) -> None:
 
 def install(app: FastAPI) -> None:
     """Add the pages, their static files (/ui/static) and `/` → /ui to `app` (made by `create_app`)."""
+    from loreforge.web.ui import model_pages  # part 2: train, evaluate, compare, chat, serve
     from loreforge.web.ui import (
         pages_chunks, pages_dataset, pages_documents, pages_export, pages_jobs, pages_projects, pages_questions,
         pages_review, pages_settings, pages_usage,
     )
-    from loreforge.web.ui import model_pages  # part 2: train, evaluate, compare, chat, serve
 
     app.mount(f"{UI_PREFIX}/static", StaticFiles(directory=STATIC), name="ui-static")
     for module in (pages_projects, pages_settings, pages_documents, pages_chunks, pages_questions, pages_dataset,
