@@ -8,8 +8,10 @@ Playwright or Chromium, unless LOREFORGE_REQUIRE_BROWSER=1."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -26,6 +28,7 @@ from tests.test_ui_browser import ARGS, CHROMIUM, _free_port, _need_browser
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # slow: scheduled first under xdist
 WAIT_MS = 90_000  # a worker's start (imports torch) and its work, on a busy 2-core machine
 TRAIN_STEPS = 60
+PAUSE_AT = 20  # curve points logged when the test pauses the worker to reload the page mid-run
 
 
 @pytest.fixture()
@@ -87,7 +90,7 @@ def test_train_evaluate_vote_and_chat_in_a_browser(workspace: dict[str, Any], se
         problems: list[str] = []
         page.on("pageerror", lambda exc: problems.append(str(exc)))
         try:
-            run_id = _train(page, server, str(workspace["model"]), shots)
+            run_id = _train(page, server, str(workspace["model"]), shots, workspace["home"])
             listed = subprocess.run([sys.executable, "-m", "loreforge", "--home", str(workspace["home"]), "runs", "list", "--json"],
                                     capture_output=True, text=True, timeout=60)
             assert run_id in [r["id"] for r in json.loads(listed.stdout)]  # a run started in the UI is a recorded run
@@ -100,11 +103,42 @@ def test_train_evaluate_vote_and_chat_in_a_browser(workspace: dict[str, Any], se
         assert not problems, problems
 
 
-def _points(page: Any) -> int:
+def _points(page: Any) -> int:  # the chart's points (its steps)
     return int(page.locator("[data-loss-chart]").get_attribute("data-points") or 0)
 
 
-def _train(page: Any, base: str, model: str, shots: Path) -> int:
+@contextlib.contextmanager
+def _paused_at(home: Path, run_id: int, points: int) -> Iterator[int]:
+    """Stop the run's worker process (SIGSTOP) once its trainer_log.jsonl holds `points` records; yield the steps it
+    has logged then (the chart's points: a step's loss and eval loss are one); let it go on (SIGCONT) after. A tiny model trains a step in ~15 ms on an idle machine: without the
+    pause, "mid-run" would be a race."""
+    from loreforge.service import Service
+    from loreforge.settings import AppConfig
+    from loreforge.store.models import Job
+    from loreforge.train.run_files import read_points
+
+    svc = Service(AppConfig.from_env(home))
+    deadline = time.monotonic() + WAIT_MS / 1000
+    pid = None
+    try:
+        while time.monotonic() < deadline:
+            run = svc.get_run(run_id)
+            with svc.db.session() as session:
+                pid = session.get(Job, run.job_id).pid if run.status == "running" else None
+            if pid and read_points(run.output_dir)[1] >= points:
+                os.kill(pid, signal.SIGSTOP)
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail(f"run {run_id} did not log {points} points in time")
+        yield len({p["current_steps"] for p in read_points(svc.get_run(run_id).output_dir)[0]})
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGCONT)
+        svc.close()
+
+
+def _train(page: Any, base: str, model: str, shots: Path, home: Path) -> int:
     from playwright.sync_api import expect
 
     page.goto(f"{base}/ui/p/{PROJECT}/train")
@@ -124,13 +158,14 @@ def _train(page: Any, base: str, model: str, shots: Path) -> int:
     form.get_by_role("button", name="Start training").click()
     page.wait_for_url("**/ui/runs/*")
     run_id = int(page.url.rsplit("/", 1)[1])
-    page.wait_for_function("() => Number(document.querySelector('[data-loss-chart]').dataset.points) >= 2", timeout=WAIT_MS)
-    seen = _points(page)
-    page.screenshot(path=str(shots / "02-run-live.png"), full_page=True)
-    page.reload()  # mid-run: the page reads the run's folder again and follows on
-    expect(page.locator(".run-live[sse-connect]")).to_have_count(1)
-    assert _points(page) >= seen
-    page.wait_for_function(f"() => Number(document.querySelector('[data-loss-chart]').dataset.points) > {_points(page)}", timeout=WAIT_MS)
+    with _paused_at(home, run_id, PAUSE_AT) as paused:  # the worker stopped mid-run: the reload is surely mid-run
+        page.wait_for_function(f"() => Number(document.querySelector('[data-loss-chart]').dataset.points) >= {paused}",
+                               timeout=WAIT_MS)  # the chart gained them point by point
+        page.reload()  # the page reads the run's folder again and follows on
+        expect(page.locator(".run-live[sse-connect]")).to_have_count(1)
+        assert _points(page) >= paused
+        page.screenshot(path=str(shots / "02-run-reloaded-mid-run.png"), full_page=True)
+    page.wait_for_function(f"() => Number(document.querySelector('[data-loss-chart]').dataset.points) > {paused}", timeout=WAIT_MS)
     expect(page.locator(".run-stats").first).to_have_attribute("data-status", "completed", timeout=WAIT_MS)
     expect(page.locator(".run-live[sse-connect]")).to_have_count(0, timeout=WAIT_MS)  # it shows the finished run
     expect(page.locator("#checkpoint-table")).to_contain_text("★")
