@@ -90,7 +90,7 @@ def seed(home: Path, points: int, probes: int, votes: int) -> dict[str, int]:
         session.add(arena)
         session.flush()
         session.execute(insert(ArenaRound), [dict(arena_id=arena.id, probe_id=p, position=n + 1, question="q", reference="r",
-                                                  left=rng.choice("ab"), answer_a="x", answer_b="y", meta={}, vote="left",
+                                                  shown_left=rng.choice("ab"), answer_a="x", answer_b="y", meta={}, vote="left",
                                                   winner=rng.choice(("a", "b", "both_good", "both_bad")), created_at=utcnow())
                                              for n, p in enumerate(probe_ids[:votes])])
         ids = {"run": session.query(TrainRun.id).filter(TrainRun.name == "run-199").scalar(), "eval": run.id, "arena": arena.id}

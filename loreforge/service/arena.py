@@ -77,14 +77,14 @@ def arena_view(session: Session, test: ArenaTest) -> ArenaView:
 
 def round_view(test: ArenaTest, row: ArenaRound, total: int) -> ArenaRoundView:
     """The round as the user may see it: the models stay hidden until the vote is stored."""
-    right = "b" if row.left == "a" else "a"
+    right = "b" if row.shown_left == "a" else "a"
     answers = {"a": row.answer_a, "b": row.answer_b}
     revealed = None
     if row.vote is not None:
-        revealed = {"left": test.models[row.left]["name"], "right": test.models[right]["name"], "winner": row.winner,
-                    "left_model": row.left, "right_model": right}
+        revealed = {"left": test.models[row.shown_left]["name"], "right": test.models[right]["name"], "winner": row.winner,
+                    "left_model": row.shown_left, "right_model": right}
     return ArenaRoundView(id=row.id, arena_id=test.id, position=row.position, total=total, question=row.question,
-                          left=answers[row.left], right=answers[right], vote=row.vote, revealed=revealed,
+                          left=answers[row.shown_left], right=answers[right], vote=row.vote, revealed=revealed,
                           reference=row.reference if row.vote is not None else None)
 
 
@@ -148,7 +148,7 @@ class ArenaActions(ServiceBase):
             assert probe is not None
             position = int(session.scalar(select(func.count()).select_from(ArenaRound).where(ArenaRound.arena_id == test.id)) or 0) + 1
             row = ArenaRound(arena_id=test.id, probe_id=probe.id, position=position, question=_prompt(session, probe),
-                             reference=probe.reference or "", left=secrets.choice("ab"), meta={}, created_at=utcnow())
+                             reference=probe.reference or "", shown_left=secrets.choice("ab"), meta={}, created_at=utcnow())
             session.add(row)
             session.flush()
             return round_view(test, row, len(order))
@@ -162,7 +162,7 @@ class ArenaActions(ServiceBase):
         with self.db.session() as session:
             test, row = _get(session, arena_id), None
             row = _round(session, test, round_id)
-            label = row.left if side == "left" else ("b" if row.left == "a" else "a")
+            label = row.shown_left if side == "left" else ("b" if row.shown_left == "a" else "a")
             spec, config, project = ArenaModel(**test.models[label]), dict(test.config), test.project_id
             question = row.question
         with _answering_lock:
@@ -201,6 +201,6 @@ class ArenaActions(ServiceBase):
             if row.answer_a is None or row.answer_b is None:
                 raise Conflict(f"Round {row.position} of blind test {test.id} has not both answers yet",
                                hint="Wait for both answers, then vote")
-            row.vote, row.winner, row.voted_at = vote, winner_of(vote, row.left), utcnow()
+            row.vote, row.winner, row.voted_at = vote, winner_of(vote, row.shown_left), utcnow()
             session.flush()
             return round_view(test, row, len(_order(session, test)))

@@ -27,7 +27,7 @@ class ArenaTest(Timestamped, Base):
 
 
 class ArenaRound(Base):
-    """One probe of a blind test: which model is shown on the left (`left`: a or b, drawn at random when the
+    """One probe of a blind test: which model is shown on the left (`shown_left`: a or b, drawn at random when the
     round is made), both answers once generated, and the vote (left, right, both_good, both_bad) with what it
     means for the models (`winner`: a, b, both_good, both_bad). Until `vote` is set nothing says which is which."""
 
@@ -39,7 +39,7 @@ class ArenaRound(Base):
     position: Mapped[int] = mapped_column(Integer)
     question: Mapped[str] = mapped_column(Text)
     reference: Mapped[str] = mapped_column(Text, default="")
-    left: Mapped[str] = mapped_column(String(1))
+    shown_left: Mapped[str] = mapped_column(String(1))  # not `left`: a reserved word in SQL
     answer_a: Mapped[str | None] = mapped_column(Text, nullable=True)
     answer_b: Mapped[str | None] = mapped_column(Text, nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per model: tokens, latency, finish reason

@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("question", sa.Text(), nullable=False),
         sa.Column("reference", sa.Text(), nullable=False),
-        sa.Column("left", sa.String(length=1), nullable=False),
+        sa.Column("shown_left", sa.String(length=1), nullable=False),
         sa.Column("answer_a", sa.Text(), nullable=True),
         sa.Column("answer_b", sa.Text(), nullable=True),
         sa.Column("meta", sa.JSON(), nullable=False),
