@@ -28,6 +28,9 @@ PRODUCT_TABLES = {
     "train_runs",
     "eval_runs",
     "pipeline_runs",
+    "arena_tests",
+    "arena_rounds",
+    "model_servers",
 }
 
 

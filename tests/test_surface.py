@@ -117,6 +117,7 @@ EXTRA_INVOCATIONS = (
     ["project", "delete", "p", "--yes"], ["documents", "delete", "p", "1", "--yes"], ["documents", "show", "p", "1", "--text"],
     ["dataset", "delete", "p", "--all", "--yes"], ["chunks", "edit", "p", "1", "--text", "new"],
     ["train", "--project", "p", "--model", "m"], ["distill", "run", "p", "topic", "--yes"],
+    ["train", str(Path(__file__)), "--dry-run"],
 )
 
 

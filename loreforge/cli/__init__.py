@@ -9,7 +9,9 @@ from __future__ import annotations
 import click
 
 from loreforge import __version__
-from loreforge.cli import chat as _chat  # noqa: F401 - registers commands
+from loreforge.cli import arena as _arena  # noqa: F401 - registers commands
+from loreforge.cli import ask as _ask  # noqa: F401
+from loreforge.cli import chat as _chat  # noqa: F401
 from loreforge.cli import chunks as _chunks  # noqa: F401
 from loreforge.cli import cleaning as _cleaning  # noqa: F401
 from loreforge.cli import dataset as _dataset  # noqa: F401
@@ -23,11 +25,13 @@ from loreforge.cli import generate as _generate  # noqa: F401
 from loreforge.cli import images as _images  # noqa: F401
 from loreforge.cli import jobs as _jobs  # noqa: F401
 from loreforge.cli import local_models as _local_models  # noqa: F401
+from loreforge.cli import model_servers as _model_servers  # noqa: F401
 from loreforge.cli import models as _models  # noqa: F401
 from loreforge.cli import pipeline as _pipeline  # noqa: F401
 from loreforge.cli import pdf as _pdf  # noqa: F401
 from loreforge.cli import probes as _probes  # noqa: F401
 from loreforge.cli import projects as _projects  # noqa: F401
+from loreforge.cli import run_insight as _run_insight  # noqa: F401
 from loreforge.cli import server as _server  # noqa: F401
 from loreforge.cli import templates as _templates  # noqa: F401
 from loreforge.cli import training as _training  # noqa: F401

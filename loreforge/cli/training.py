@@ -123,10 +123,11 @@ def _logs_to_stderr() -> Iterator[None]:
 @click.option("--base-model", "--model", "model", metavar="PATH",
               help="Without CONFIG: the base model to fine-tune (local folder or hub id); --model is the same.")
 @click.option("--val-size", type=float, default=0.1, show_default=True, help="Without CONFIG: share held out for validation.")
+@click.option("--dry-run", is_flag=True, help="Check CONFIG (with --set) and print it as the YAML that would run; train nothing.")
 @_launch_options
 @json_option
 def train(config: str | None, sets: tuple[str, ...], project_ref: str | None, model: str | None, val_size: float,
-          background: bool, as_json: bool, **topology: Any) -> None:
+          dry_run: bool, background: bool, as_json: bool, **topology: Any) -> None:
     """Fine-tune from a LLaMA Factory-style SFT YAML (same keys), or with --project P --base-model PATH straight from
     a project's confirmed dataset (the reference workflow's LoRA recipe). The run is recorded (`loreforge runs`).
     Several GPUs: --nproc-per-node N (or `torchrun --nproc_per_node N -m loreforge train CONFIG`)."""
@@ -140,6 +141,11 @@ def train(config: str | None, sets: tuple[str, ...], project_ref: str | None, mo
         if not sep:
             raise CliError(f"--set takes KEY=VALUE, got {item!r}")
         overrides[key.strip()] = _value(value)
+    if dry_run:
+        if config is None:
+            raise CliError("--dry-run needs a CONFIG.yaml")
+        preview = service().preview_train(config, overrides)
+        return render.as_json(preview) if as_json else click.echo(preview.yaml, nl=False)
     launch = _launch(**topology)
     with _logs_to_stderr():
         if config is None:

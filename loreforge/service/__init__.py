@@ -13,7 +13,9 @@ app); their plain twins (`generate_questions`, ...) block, and work inside a run
 from __future__ import annotations
 
 from loreforge.service.answers import AnswerActions
+from loreforge.service.arena import ArenaActions
 from loreforge.service.base import ServiceBase
+from loreforge.service.chatting import ChatActions
 from loreforge.service.chunks import ChunkActions
 from loreforge.service.cleaning import CleanActions
 from loreforge.service.dataset import DatasetActions, DatasetFilter
@@ -22,6 +24,7 @@ from loreforge.service.dialogues import DialogueActions
 from loreforge.service.distill import DistillActions
 from loreforge.service.distill_tree import DistillTreeActions
 from loreforge.service.documents import DocumentActions, Source, Upload
+from loreforge.service.eval_report import EvalReportActions
 from loreforge.service.evaluation import EvalActions
 from loreforge.service.exporting import ExportActions
 from loreforge.service.ga import GaActions
@@ -31,12 +34,14 @@ from loreforge.service.jobs import JobActions
 from loreforge.service.local_models import LocalModelActions
 from loreforge.service.mode_summary import ModeSummaryActions
 from loreforge.service.model_configs import ModelConfigActions
+from loreforge.service.model_servers import ModelServerActions
 from loreforge.service.pdf_convert import PdfActions
 from loreforge.service.pipeline import PipelineActions
 from loreforge.service.probes import ProbeActions
 from loreforge.service.projects import ProjectActions
 from loreforge.service.prompts import PromptActions
 from loreforge.service.questions import QuestionActions
+from loreforge.service.run_insight import RunInsightActions
 from loreforge.service.scoring import ScoringActions
 from loreforge.service.splitting import SplitActions
 from loreforge.service.tags import TagActions
@@ -48,6 +53,7 @@ from loreforge.service.usage import UsageActions
 from loreforge.settings import AppConfig
 
 GROUPS: tuple[type[ServiceBase], ...] = (
+    RunInsightActions, EvalReportActions, ChatActions, ArenaActions, ModelServerActions,  # the model half (issue 14)
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
@@ -57,6 +63,7 @@ GROUPS: tuple[type[ServiceBase], ...] = (
 
 
 class Service(
+    RunInsightActions, EvalReportActions, ChatActions, ArenaActions, ModelServerActions,  # the model half (issue 14)
     ProjectActions, DocumentActions, SplitActions, ChunkActions, ModelConfigActions, PromptActions, TagActions,
     QuestionActions, AnswerActions, JobActions, UsageActions, DatasetActions, ScoringActions, ExportActions,
     ImportActions, RunActions, TrainingActions, DemoActions, LocalModelActions, ProbeActions, EvalActions,
@@ -170,6 +177,23 @@ ACTIONS: tuple[str, ...] = (
     "cancel_pipeline",
     "list_pipelines",
     "get_pipeline",
+    # train, evaluate, compare and chat from the web UI (issue 14)
+    "inspect_run",
+    "compare_runs",
+    "preview_train",
+    "device_usage",
+    "eval_report",
+    "chat_reply",
+    "save_chat_exchange",
+    "create_arena",
+    "list_arenas",
+    "get_arena",
+    "next_arena_round",
+    "answer_arena_round",
+    "vote_arena_round",
+    "start_model_server",
+    "list_model_servers",
+    "stop_model_server",
     # every way Easy Dataset 1.7 makes data (issue 15): question templates
     "add_template",
     "list_templates",

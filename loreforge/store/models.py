@@ -409,3 +409,5 @@ class Probe(Base):
 
 # The tables of the data modes of issue 15 (images, distillation trees, genre–audience pairs, question templates).
 from loreforge.store.mode_models import DistillTag, GaPair, Image, PdfPage, QuestionTemplate  # noqa: E402, F401
+# The tables of web UI part 2 (issue 14): blind tests and background model servers.
+from loreforge.store.arena_models import ArenaRound, ArenaTest, ModelServer  # noqa: E402, F401

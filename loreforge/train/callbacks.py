@@ -3,7 +3,8 @@
 Fed by the transformers `Trainer` (its `on_log` events and `state.log_history`); used by
 `loreforge/train/trainer.py`. Mirrors LLaMA Factory's `LogCallback` (`src/llamafactory/train/callbacks.py`):
 one JSON line per log event with `current_steps, total_steps, loss, eval_loss, lr, epoch, percentage,
-elapsed_time, remaining_time` — keys whose value is missing are left out, as LLaMA Factory drops `None` values,
+elapsed_time, remaining_time` (and `total_tokens`, `throughput` in tokens/s when the config sets transformers'
+`include_num_input_tokens_seen`) — keys whose value is missing are left out, as LLaMA Factory drops `None` values,
 so a training line has `loss`/`lr` and an evaluation line has `eval_loss`. The end-of-training summary event
 (no loss, no eval loss) is not written. A run resumed from the checkpoint of step K first drops the lines after K
 (`trim_log`), so the file holds each step once. `make_auto_logging_callback` picks `logging_steps` when the config
@@ -31,6 +32,7 @@ LOG_FIELDS = (
     "current_steps", "total_steps", "loss", "eval_loss", "lr", "epoch", "percentage", "elapsed_time",
     "remaining_time",
 )
+TOKEN_FIELDS = ("total_tokens", "throughput")  # only with `include_num_input_tokens_seen`
 
 
 def log_record(history_entry: dict[str, Any], step: int, total: int, start_step: int, elapsed: float) -> dict[str, Any]:
@@ -47,6 +49,9 @@ def log_record(history_entry: dict[str, Any], step: int, total: int, start_step:
         "percentage": round(step / total * 100, 2) if total else 100,
         "elapsed_time": str(timedelta(seconds=int(elapsed))),
         "remaining_time": str(timedelta(seconds=int(remaining))),
+        # with `include_num_input_tokens_seen` (transformers counts them): LLaMA Factory's two extra fields
+        "total_tokens": history_entry.get("num_input_tokens_seen"),
+        "throughput": history_entry.get("train_tokens_per_second"),
     }
     return {key: value for key, value in record.items() if value is not None}
 

@@ -65,7 +65,8 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     # model
-    model_name_or_path: str
+    model_name_or_path: str = Field(
+        description="The base model: a local folder, a hub id (org/name) or a .gguf file (converted once)")
     cache_dir: str | None = None
     model_revision: str = "main"
     flash_attn: FlashAttn = "auto"
@@ -74,56 +75,74 @@ class TrainConfig(BaseModel):
     # method
     stage: Literal["sft"] = "sft"
     do_train: bool = False
-    finetuning_type: FinetuningType = "lora"
-    lora_rank: int = Field(8, ge=1)
-    lora_alpha: int | None = Field(None, ge=1)
-    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    lora_target: str = "all"
+    finetuning_type: FinetuningType = Field("lora",
+        description="lora: small adapter matrices (the base frozen); full: every weight; freeze: only the last layers")
+    lora_rank: int = Field(8, ge=1, description="LoRA: the adapter matrices' rank (more capacity, more memory)")
+    lora_alpha: int | None = Field(None, ge=1,
+        description="LoRA: scaling of the adapter's update (unset: 2 x lora_rank)")
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA: dropout on the adapter's input")
+    lora_target: str = Field("all",
+        description="LoRA: modules that get adapters, comma-separated (all: every linear layer but lm_head)")
     use_rslora: bool = False
     use_dora: bool = False
-    loraplus_lr_ratio: float | None = Field(None, ge=0.0, description="LoRA+: lora_B learning rate = learning_rate x ratio")
+    loraplus_lr_ratio: float | None = Field(None, ge=0.0,
+        description="LoRA+: lora_B learning rate = learning_rate x ratio")
     loraplus_lr_embedding: float = Field(1e-6, gt=0.0)
     additional_target: str | None = None
     adapter_name_or_path: str | None = None
     create_new_adapter: bool = False
-    freeze_trainable_layers: int = Field(2, description="freeze: train the last N decoder layers (negative: the first N)")
+    freeze_trainable_layers: int = Field(2,
+        description="freeze: train the last N decoder layers (negative: the first N)")
     freeze_trainable_modules: str = "all"
     freeze_extra_modules: str | None = None
     # dataset
-    dataset: str | None = None
-    dataset_dir: str = "data"
-    eval_dataset: str | None = None
-    template: str | None = None
+    dataset: str | None = Field(None, description="Dataset names in dataset_info.json, comma-separated")
+    dataset_dir: str = Field("data",
+        description="Folder holding dataset_info.json (relative: to the working directory, as LLaMA Factory reads it)")
+    eval_dataset: str | None = Field(None,
+        description="Validation dataset names in dataset_info.json (instead of val_size)")
+    template: str | None = Field(None,
+        description="Chat template of the examples: qwen, llama3, chatml, mistral, glm4, default; unset: the tokenizer's own")
     default_system: str | None = None
     enable_thinking: bool = True
-    cutoff_len: int = Field(2048, ge=1)
-    max_samples: int | None = Field(None, ge=1)
-    val_size: float = Field(0.0, ge=0.0)
+    cutoff_len: int = Field(2048, ge=1,
+        description="Longest example in tokens; longer ones are cut (the answer kept whole when it fits in half)")
+    max_samples: int | None = Field(None, ge=1, description="Use at most this many examples of each dataset")
+    val_size: float = Field(0.0, ge=0.0, description="Examples held out for the eval loss: a fraction (< 1) or a count")
     preprocessing_num_workers: int | None = Field(None, ge=1)
-    packing: bool | None = None
+    packing: bool | None = Field(None,
+        description="Concatenate examples into cutoff_len rows (attention kept within each example)")
     neat_packing: bool = False
     overwrite_cache: bool = False
     train_on_prompt: bool = False
     mask_history: bool = False
     # output
-    output_dir: str = "trainer_output"
-    overwrite_output_dir: bool = False
-    logging_steps: int | float | None = Field(None, gt=0, description="unset: chosen from the total steps (auto_logging_steps)")
-    save_steps: int | float = Field(500, gt=0)
+    output_dir: str = Field("trainer_output",
+        description="Folder for the adapter or model, checkpoints, logs and plots")
+    overwrite_output_dir: bool = Field(False,
+        description="Start afresh even when output_dir holds checkpoints (false: resume from the last)")
+    logging_steps: int | float | None = Field(None, gt=0,
+        description="unset: chosen from the total steps (auto_logging_steps)")
+    save_steps: int | float = Field(500, gt=0,
+        description="Save a checkpoint every N steps (what a stopped run resumes from)")
     save_strategy: Literal["no", "steps", "epoch", "best"] = "steps"
-    save_total_limit: int | None = Field(None, ge=1)
+    save_total_limit: int | None = Field(None, ge=1,
+        description="Keep at most this many checkpoints (the best one is kept)")
     plot_loss: bool = False
     save_only_model: bool = False
     report_to: str | list[str] = "none"
     # train
-    per_device_train_batch_size: int = Field(8, ge=1)
+    per_device_train_batch_size: int = Field(8, ge=1, description="Examples per step on each device")
     per_device_eval_batch_size: int = Field(8, ge=1)
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    learning_rate: float = Field(5e-5, gt=0.0)
-    num_train_epochs: float = Field(3.0, gt=0.0)
-    max_steps: int = -1
-    lr_scheduler_type: str = "linear"
-    warmup_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    gradient_accumulation_steps: int = Field(1, ge=1,
+        description="Steps whose gradients add up before one update (effective batch = batch x this x devices)")
+    learning_rate: float = Field(5e-5, gt=0.0,
+        description="Peak learning rate (LoRA ~1e-4, full fine-tuning ~1e-5 to 5e-5)")
+    num_train_epochs: float = Field(3.0, gt=0.0, description="Passes over the training set")
+    max_steps: int = Field(-1, description="Stop after this many updates (-1: run the epochs)")
+    lr_scheduler_type: str = Field("linear",
+        description="How the learning rate changes: linear, cosine, constant, constant_with_warmup, ...")
+    warmup_ratio: float = Field(0.0, ge=0.0, le=1.0, description="Share of the steps the learning rate warms up over")
     warmup_steps: int | float = Field(0, ge=0)
     weight_decay: float = Field(0.0, ge=0.0)
     max_grad_norm: float = Field(1.0, ge=0.0)
@@ -132,19 +151,22 @@ class TrainConfig(BaseModel):
     adam_beta2: float = Field(0.999, ge=0.0, lt=1.0)
     adam_epsilon: float = Field(1e-8, gt=0.0)
     group_by_length: bool = False
-    bf16: bool = False
-    fp16: bool = False
+    bf16: bool = Field(False, description="Train in bfloat16 on an accelerator that supports it (ignored on CPU)")
+    fp16: bool = Field(False, description="Train in float16 on an accelerator (ignored on CPU)")
     gradient_checkpointing: bool | None = None
-    seed: int = 42
+    seed: int = Field(42, description="Random seed (data order, validation split, initialisation)")
     resume_from_checkpoint: str | None = None
-    deepspeed: str | None = None
+    deepspeed: str | None = Field(None,
+        description="A DeepSpeed config file (ZeRO stage, offload), e.g. examples/deepspeed/ds_z2_config.json")
     dataloader_num_workers: int = Field(0, ge=0)
     ddp_timeout: int = Field(1800, ge=1)
     # eval
     do_eval: bool = False
-    eval_strategy: Literal["no", "steps", "epoch"] = "no"
-    eval_steps: int | float | None = Field(None, gt=0)
-    load_best_model_at_end: bool = False
+    eval_strategy: Literal["no", "steps", "epoch"] = Field("no",
+        description="When to compute the eval loss: no, steps (every eval_steps) or epoch")
+    eval_steps: int | float | None = Field(None, gt=0, description="Compute the eval loss every N steps")
+    load_best_model_at_end: bool = Field(False,
+        description="Keep the weights of the checkpoint with the lowest eval loss at the end")
     metric_for_best_model: str | None = None
     greater_is_better: bool | None = None
     early_stopping_steps: int | None = Field(None, ge=1)

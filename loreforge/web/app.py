@@ -80,6 +80,10 @@ def create_app(service: Service | None = None, server: ServerSettings | None = N
     app.include_router(routes_images.router, prefix="/api")
     app.include_router(routes_pdf.router, prefix="/api")
     app.include_router(routes_files.router, prefix="/api")
+    from loreforge.web import routes_arena, routes_chat, routes_model_servers, routes_run_insight
+
+    for module in (routes_run_insight, routes_chat, routes_arena, routes_model_servers):  # issue 14: the model half
+        app.include_router(module.router, prefix="/api")
     swagger.install(app)
     from loreforge.web import ui
 

@@ -1,5 +1,6 @@
-"""The web UI, part 1: the dataset factory in the browser (projects, settings, documents, chunks, questions,
-dataset review, export, jobs, usage).
+"""The web UI: part 1, the dataset factory in the browser (projects, settings, documents, chunks, questions,
+dataset review, export, jobs, usage); part 2 (`model_pages`), the model half (training, runs, evaluation, blind
+tests, chat, serving, the environment, pipeline runs).
 
 Server-rendered Jinja2 pages on the API's own FastAPI app, htmx (vendored, with its SSE extension) for partial
 updates, uPlot for the usage chart; everything served from the package, no CDN, no build step. Every page reads
@@ -42,6 +43,7 @@ def _wrap_errors(app: FastAPI) -> None:
 
 def install(app: FastAPI) -> None:
     """Add the pages, their static files (/ui/static) and `/` → /ui to `app` (made by `create_app`)."""
+    from loreforge.web.ui import model_pages  # part 2: train, evaluate, compare, chat, serve
     from loreforge.web.ui import (
         pages_chunks, pages_dataset, pages_documents, pages_export, pages_jobs, pages_projects, pages_questions,
         pages_review, pages_settings, pages_usage,
@@ -50,7 +52,7 @@ def install(app: FastAPI) -> None:
 
     app.mount(f"{UI_PREFIX}/static", StaticFiles(directory=STATIC), name="ui-static")
     for module in (pages_projects, pages_settings, pages_documents, pages_chunks, pages_questions, pages_dataset,
-                   pages_review, pages_export, pages_jobs, pages_usage):
+                   pages_review, pages_export, pages_jobs, pages_usage, *model_pages.MODULES):
         app.include_router(module.router, prefix=UI_PREFIX, include_in_schema=False)
     for module in MODE_PAGES:  # the pages of issue 15's ways of making data
         app.include_router(module.router, prefix=UI_PREFIX, include_in_schema=False)
