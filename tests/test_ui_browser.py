@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser_wait import settled
 from tests.conftest import examples
 
 CHROMIUM = Path(os.environ.get("LOREFORGE_CHROMIUM", "/usr/bin/chromium"))
@@ -205,15 +206,16 @@ def _walk(page: Any, base: str, llm_url: str, shots: Path, tmp: Path) -> None:
     answer.fill("Revenue was 987654 billion yuan in the half year.")
     page.locator("form.editor").get_by_role("button", name="Save").click()
     expect(page.locator("#item-slot")).to_contain_text("Saved.")
-    page.wait_for_load_state("networkidle")  # the item view reloads after a save; keys act on the new one
+    settled(page)  # the item view reloads after a save; keys act on the new one
     page.keyboard.press("c")  # keyboard review: confirm this item
     expect(page.locator("#item-slot")).to_contain_text("confirmed")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     page.get_by_role("button", name="Grounding check").click()
     expect(page.locator("#item-slot")).to_contain_text("not in the source")
+    settled(page)  # the item view reloads with the check's marks
     expect(page.locator("mark.missing").first).to_be_visible()
     page.screenshot(path=str(shots / "08-review.png"), full_page=True)
-    page.wait_for_load_state("networkidle")
+    settled(page)
     page.keyboard.press("j")  # the next item of the list
     page.wait_for_url("**pos=2**")
     page.get_by_role("button", name="Confirm").first.click()

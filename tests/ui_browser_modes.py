@@ -10,6 +10,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from browser_wait import settled
+
 JOB_S = 120_000  # ms a job may take on a busy 2-core machine
 
 
@@ -76,12 +78,12 @@ def walk_modes(page: Any, llm_url: str, shots: Path, tmp: Path) -> None:
     page.locator("#f-user-1").fill("What did the company earn in 2024, in short?")
     page.locator("form.dialogue").get_by_role("button", name="Save").click()
     expect(page.locator("#item-slot")).to_contain_text("Saved.")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     page.keyboard.press("c")
     expect(page.locator("#item-slot")).to_contain_text("confirmed")
     page.get_by_role("button", name="Grounding check").click()
     expect(page.locator("#item-slot")).to_contain_text("in the source")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     expect(page.locator("#f-user-1")).to_have_value("What did the company earn in 2024, in short?")
     page.screenshot(path=str(shots / "23-dialogue-review.png"), full_page=True)
 

@@ -31,6 +31,16 @@
     }
   });
 
+  // -- HX-Trigger events of a request whose element was replaced while it ran (say, a button of an item view
+  //    that reloaded) are dispatched by htmx on that detached element and never reach the page: send them
+  //    again from the body, where the lists listen (htmx:beforeSwap fires on the target, still on the page).
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    const header = event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Trigger");
+    if (!elt || elt.isConnected || !header || header.startsWith("{")) return;
+    header.split(",").forEach((name) => htmx.trigger(document.body, name.trim()));
+  });
+
   // -- a job that ends refreshes the lists and the running-jobs indicator ---------------------------------
   document.addEventListener("htmx:sseClose", (event) => {
     if (event.detail && event.detail.type === "message") {
