@@ -81,6 +81,28 @@ def test_start_is_a_compare_and_set(svc: Service, project: str) -> None:
         lifecycle.JobControl(svc.db, job_id).start()
 
 
+def test_a_dead_workers_watcher_leaves_a_resumed_job_alone(svc: Service, project: str) -> None:
+    """A worker is killed and its job resumed at once (requeued, then started here) before the watcher of the dead
+    worker wakes up: the watcher must not close the job it no longer owns."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    job_id = _job(svc, svc.get_project(project).id)
+    with svc.db.session() as s:
+        job = s.get(Job, job_id)
+        job.pid = dead.pid
+        lifecycle.requeue(s, job)  # its pid is dead: interrupted, so it may run again
+    assert not lifecycle.close_if_active(svc.db, job_id, "failed", "exited", launched=dead.pid)  # queued for a resume
+    lifecycle.JobControl(svc.db, job_id).start()  # the resume runs here
+    assert not lifecycle.close_if_active(svc.db, job_id, "failed", "exited", launched=dead.pid)  # held by a live process
+    with svc.db.session() as s:
+        assert s.get(Job, job_id).status == "running"
+        s.get(Job, job_id).pid = dead.pid  # the worker that died still held it: closed
+    assert lifecycle.close_if_active(svc.db, job_id, "failed", "exited", launched=dead.pid)
+
+
 def _offline_project(svc: Service) -> str:
     svc.create_project("ex")
     svc.ingest("ex", example_documents())

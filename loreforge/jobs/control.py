@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from loreforge.errors import Conflict, LoreForgeError
 from loreforge.jobs.claims import release_claims
-from loreforge.jobs.status import ACTIVE, HEARTBEAT_S, effective_status, this_host
+from loreforge.jobs.status import ACTIVE, HEARTBEAT_S, effective_status, pid_alive, this_host
 from loreforge.store import Database
 from loreforge.store.models import Job, JobItem, utcnow
 
@@ -186,12 +186,18 @@ def request_cancel(session: Session, job: Job) -> str:
     return effective_status(job)
 
 
-def close_if_active(db: Database, job_id: int, status: str, error: str | None = None, detail: dict[str, Any] | None = None) -> bool:
+def close_if_active(db: Database, job_id: int, status: str, error: str | None = None, detail: dict[str, Any] | None = None,
+                    launched: int | None = None) -> bool:
     """After a launched worker exits: close its job if the worker left it active (a crash, a kill, a node other
-    than rank 0's). A job that was being cancelled ends `cancelled`. True when it closed the job."""
+    than rank 0's). A job that was being cancelled ends `cancelled`. True when it closed the job.
+
+    `launched`: the pid of the process that exited. The job is then left alone when it is no longer that worker's:
+    requeued meanwhile (a resume or retry: queued, no pid) or held by another live process of this machine."""
     with db.session() as s:
         job = s.get(Job, job_id)
         if job is None or job.status not in ACTIVE:
+            return False
+        if launched is not None and _taken_over(job, launched):
             return False
         if job.status == "cancelling":
             job.status, job.error = "cancelled", "cancelled"
@@ -202,3 +208,9 @@ def close_if_active(db: Database, job_id: int, status: str, error: str | None = 
         job.finished_at = utcnow()
         release_claims(s, job.id)
         return True
+
+
+def _taken_over(job: Job, launched: int) -> bool:
+    if job.pid is None:
+        return job.status == "queued"
+    return job.pid != launched and job.host in (None, this_host()) and pid_alive(job.pid)

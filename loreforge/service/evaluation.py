@@ -207,7 +207,8 @@ class EvalActions(ServiceBase):
 
         def watch() -> None:
             code = process.wait()
-            lifecycle.close_if_active(self.db, job_id, "failed", f"the evaluation process exited with code {code}; see {log_path}")
+            lifecycle.close_if_active(self.db, job_id, "failed", f"the evaluation process exited with code {code}; see {log_path}",
+                                      launched=process.pid)
 
         threading.Thread(target=watch, name=f"eval-{eval_id}-watch", daemon=True).start()
         return self.get_eval(eval_id)

@@ -217,7 +217,8 @@ class PipelineActions(ServiceBase):
 
         def watch() -> None:
             code = process.wait()
-            lifecycle.close_if_active(self.db, job_id, "failed", f"the pipeline process exited with code {code}; see {log_path}")
+            lifecycle.close_if_active(self.db, job_id, "failed", f"the pipeline process exited with code {code}; see {log_path}",
+                                      launched=process.pid)
 
         threading.Thread(target=watch, name=f"pipeline-{pipeline_id}-watch", daemon=True).start()
         return self.get_pipeline(pipeline_id)

@@ -241,16 +241,17 @@ class RunActions(ServiceBase):
                             .values(pid=process.pid, host=this_host(), heartbeat_at=utcnow()))
 
         def watch() -> None:
-            self._close_orphan(run_id, process.wait(), launch)
+            self._close_orphan(run_id, process.wait(), launch, launched=process.pid)
 
         threading.Thread(target=watch, name=f"train-run-{run_id}-watch", daemon=True).start()
         return self.get_run(run_id)
 
-    def _close_orphan(self, run_id: int, code: int, launch: Launch) -> TrainRunView:
-        """After the workers exit: close a run they left active (a crash, a kill, or a node other than rank 0's)."""
+    def _close_orphan(self, run_id: int, code: int, launch: Launch, launched: int | None = None) -> TrainRunView:
+        """After the workers exit: close a run they left active (a crash, a kill, or a node other than rank 0's) —
+        unless it was resumed meanwhile (`launched`: the pid of the process that exited)."""
         job_id = self._job_id(run_id)
         if code == 0 and launch.node_rank > 0:
-            if lifecycle.close_if_active(self.db, job_id, "completed"):
+            if lifecycle.close_if_active(self.db, job_id, "completed", launched=launched):
                 with self.db.session() as session:
                     lookups.train_run(session, run_id).metrics = {
                         "node_rank": launch.node_rank, "note": "worker node: outputs and metrics are on node 0"}
@@ -258,7 +259,8 @@ class RunActions(ServiceBase):
             with self.db.session() as session:
                 log_file = lookups.train_run(session, run_id).log_file
             lifecycle.close_if_active(self.db, job_id, "failed",
-                                      f"the training process exited with code {code}; see {log_file or 'its console output'}")
+                                      f"the training process exited with code {code}; see {log_file or 'its console output'}",
+                                      launched=launched)
         return self.get_run(run_id)
 
     def _job_id(self, run_id: int) -> int:
