@@ -54,8 +54,10 @@ def test_chat_non_streaming_with_thinking_and_options(fake: FakeLLM) -> None:
 
 def test_chat_streaming_ndjson(fake: FakeLLM) -> None:
     fake.script(Reply(text="<think>hmm</think>Because of Rayleigh scattering.", reasoning="physics"))
-    out = chat(fake, True)
+    seen: list[str] = []
+    out = chat(fake, True, on_text=seen.append)
     assert out.text == "Because of Rayleigh scattering."
+    assert len(seen) >= 3 and seen[-1] == "<think>hmm</think>Because of Rayleigh scattering."  # the text so far, each time
     assert out.reasoning == "physics\nhmm"
     assert out.usage.counted is False and out.finish_reason == "stop"
 

@@ -76,8 +76,10 @@ def test_think_tags_and_reasoning_field_variants(fake: FakeLLM) -> None:
 
 def test_streaming_with_reasoning_content_and_usage(fake: FakeLLM) -> None:
     fake.script(Reply(text="<think>inner</think>流式回答完成", reasoning="先想一想，再回答"))
-    out = complete(provider(fake), stream=True)
+    seen: list[str] = []
+    out = complete(provider(fake), stream=True, on_text=seen.append)
     assert out.text == "流式回答完成"
+    assert len(seen) >= 3 and seen[-1] == "<think>inner</think>流式回答完成"  # the text so far, each time a piece comes
     assert out.reasoning == "先想一想，再回答\ninner"
     assert out.finish_reason == "stop" and out.usage.counted is False
     body = fake.chat_requests()[0].body

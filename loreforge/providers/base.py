@@ -7,6 +7,7 @@ runner (`loreforge.generate.runner`) is the only caller in the pipeline; it adds
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -55,7 +56,9 @@ class CallOptions:
     """Per-call options. None means "not sent": the server's own default applies.
 
     Build one from `loreforge.settings.engine.CallDefaults().options()` and change fields with
-    `dataclasses.replace`.
+    `dataclasses.replace`. `on_text`, on a streamed call, is given the answer's text so far (the whole of it, each
+    time a piece comes; an attempt the runner retries starts again from the empty text) — for a caller that shows
+    the answer as it is written; it is not sent and not logged.
     """
 
     temperature: float | None
@@ -64,6 +67,7 @@ class CallOptions:
     extra_body: dict[str, Any] = field(hash=False)
     stream: bool
     timeout_s: float
+    on_text: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
     def params(self) -> dict[str, Any]:
         """The options as logged with each call (LLMCall.params)."""

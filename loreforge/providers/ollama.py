@@ -45,7 +45,7 @@ class OllamaProvider(HttpProvider):
         body = self.request_body(messages, options)
         if body.get("stream"):
             async def read_stream(resp: aiohttp.ClientResponse) -> Completion:
-                return await self._read_stream(resp, messages)
+                return await self._read_stream(resp, messages, options)
             return await self._request("POST", "/api/chat", body, options.timeout_s, read_stream)
         data = await self._request("POST", "/api/chat", body, options.timeout_s, read_json)
         if not isinstance(data, dict) or data.get("error"):
@@ -63,8 +63,8 @@ class OllamaProvider(HttpProvider):
             usage = counted_usage(messages, text, reasoning)
         return Completion(text, reasoning, usage, last.get("model") or self.model, raw, last.get("done_reason"))
 
-    async def _read_stream(self, resp: aiohttp.ClientResponse, messages: list[Message]) -> Completion:
-        text: list[str] = []
+    async def _read_stream(self, resp: aiohttp.ClientResponse, messages: list[Message], options: CallOptions) -> Completion:
+        text = ""
         thinking: list[str] = []
         async for line in resp.content:
             line = line.strip()
@@ -75,11 +75,13 @@ class OllamaProvider(HttpProvider):
                 raise self._fail(f"error in stream: {str(chunk['error'])[:500]}")
             message = chunk.get("message") or {}
             if message.get("content"):
-                text.append(message["content"])
+                text += message["content"]
+                if options.on_text is not None:
+                    options.on_text(text)
             if message.get("thinking"):
                 thinking.append(message["thinking"])
             if chunk.get("done"):
-                return self._finish("".join(text), "".join(thinking), chunk, messages, None)
+                return self._finish(text, "".join(thinking), chunk, messages, None)
         raise self._fail("the stream ended before its last (done) line (cut stream)")
 
     async def list_models(self) -> list[str]:

@@ -55,7 +55,7 @@ class OpenAICompatProvider(HttpProvider):
         body = self.request_body(messages, options)
         if body.get("stream"):
             async def read_stream(resp: aiohttp.ClientResponse) -> Completion:
-                return await self._read_stream(resp, messages)
+                return await self._read_stream(resp, messages, options)
             return await self._request("POST", "/chat/completions", body, options.timeout_s, read_stream)
         data = await self._request("POST", "/chat/completions", body, options.timeout_s, read_json)
         return self._completion(data, messages)
@@ -80,8 +80,8 @@ class OpenAICompatProvider(HttpProvider):
             finish_reason=choices[0].get("finish_reason"),
         )
 
-    async def _read_stream(self, resp: aiohttp.ClientResponse, messages: list[Message]) -> Completion:
-        text: list[str] = []
+    async def _read_stream(self, resp: aiohttp.ClientResponse, messages: list[Message], options: CallOptions) -> Completion:
+        text = ""
         reasoning: list[str] = []
         usage: Any = None
         model = self.model
@@ -102,14 +102,16 @@ class OpenAICompatProvider(HttpProvider):
             for choice in chunk.get("choices") or ():
                 delta = choice.get("delta") or {}
                 if delta.get("content"):
-                    text.append(delta["content"])
+                    text += delta["content"]
+                    if options.on_text is not None:
+                        options.on_text(text)
                 piece = _reasoning_of(delta)
                 if piece:
                     reasoning.append(piece)
                 finish = choice.get("finish_reason") or finish
         if not done and finish is None:
             raise self._fail("the stream ended before [DONE] and before a finish reason (cut stream)")
-        body, think = split_think("".join(text))
+        body, think = split_think(text)
         thought = join_reasoning("".join(reasoning), think)
         return Completion(body, thought, _usage(usage, messages, body, thought), model, None, finish)
 

@@ -7,7 +7,8 @@ Local models stay loaded between calls in a small per-process pool (`LocalPool`:
 `LOREFORGE_LOADED_MODELS`, default 2, the least recently used dropped first), so the Chat page keeps base and tuned
 loaded at once and a blind test does not reload them for every round; each model generates one answer at a time
 (its own lock), two models side by side in parallel. Endpoints answer through the one runner, every call logged
-(stage `chat`); their answer comes whole (the runner does not stream). torch is imported only by the engine, when a
+(stage `chat`), streamed too: the provider hands each attempt's text so far to `_Echo`, which passes on what is new
+(a `<think>` block held back; a retry that writes a different answer says so and gives it whole). torch is imported only by the engine, when a
 local model is first used.
 """
 
@@ -139,6 +140,42 @@ def _local(app: Any, spec: ArenaModel, messages: Sequence[Message], max_new_toke
                          finish_reason=done.finish_reason)
 
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+RETRIED = "\n\n[the call was retried; its answer:]\n\n"
+
+
+def _visible(so_far: str) -> str:
+    """The answer part of a streamed text so far: a leading <think> block is reasoning, shown once closed."""
+    text = so_far.lstrip()
+    if not text.startswith(THINK_OPEN) and not THINK_OPEN.startswith(text):
+        return text
+    _, closed, rest = text.partition(THINK_CLOSE)
+    return rest.lstrip() if closed else ""
+
+
+class _Echo:
+    """An endpoint's answer passed on to `on_piece` as it streams in. Each call gets an attempt's text so far; only
+    what extends the text passed on already goes out, so a retried attempt that starts again is not shown twice."""
+
+    def __init__(self, on_piece: Piece) -> None:
+        self.on_piece, self.sent = on_piece, ""
+
+    def __call__(self, so_far: str) -> None:
+        text = _visible(so_far)
+        if len(text) > len(self.sent) and text.startswith(self.sent):
+            self.on_piece(text[len(self.sent):])
+            self.sent = text
+
+    def finish(self, text: str) -> None:
+        """The final answer: its rest if it goes on from what was shown, else (a retry wrote another) all of it."""
+        if text.startswith(self.sent.rstrip()):
+            if len(text) > len(self.sent):
+                self.on_piece(text[len(self.sent):])
+        else:
+            self.on_piece(RETRIED + text)
+        self.sent = text
+
+
 def _endpoint(app: Any, project: str | int, spec: ArenaModel, messages: Sequence[Message], max_new_tokens: int,
               temperature: float, top_p: float | None, on_piece: Piece | None) -> ChatReplyView:
     from loreforge.generate.runner import CallMeta
@@ -150,8 +187,9 @@ def _endpoint(app: Any, project: str | int, spec: ArenaModel, messages: Sequence
         row = lookups.project(session, project)
         gen = generation(app.secrets, session, row, model=spec.config)
         project_id = row.id
-    options = replace(gen.config.options.options(), temperature=temperature, max_tokens=max_new_tokens, stream=False,
-                      **({"top_p": top_p} if top_p is not None else {}))
+    echo = _Echo(on_piece) if on_piece is not None else None
+    options = replace(gen.config.options.options(), temperature=temperature, max_tokens=max_new_tokens,
+                      stream=echo is not None, on_text=echo, **({"top_p": top_p} if top_p is not None else {}))
     started = time.perf_counter()
 
     async def call() -> Any:
@@ -159,8 +197,8 @@ def _endpoint(app: Any, project: str | int, spec: ArenaModel, messages: Sequence
             return await runner.call(list(messages), options=options, meta=CallMeta(STAGE, STAGE, "", None, project_id, STAGE))
 
     reply = run_sync(call())
-    if on_piece is not None and reply.text:
-        on_piece(reply.text)
+    if echo is not None:
+        echo.finish(reply.text)
     return ChatReplyView(model=spec.name, text=reply.text, reasoning=reply.reasoning, prompt_tokens=reply.usage.prompt_tokens,
                          completion_tokens=reply.usage.completion_tokens, latency_ms=(time.perf_counter() - started) * 1000,
                          finish_reason=reply.finish_reason)
@@ -168,7 +206,7 @@ def _endpoint(app: Any, project: str | int, spec: ArenaModel, messages: Sequence
 
 def answer(app: Any, project: str | int | None, spec: ArenaModel, messages: Sequence[Message], *, max_new_tokens: int,
            temperature: float, top_p: float | None = None, on_piece: Piece | None = None) -> ChatReplyView:
-    """`spec` answers the conversation; the pieces of a local model's answer go to `on_piece` as they come."""
+    """`spec` answers the conversation; the pieces of its answer go to `on_piece` as they come."""
     if spec.kind == "endpoint":
         if project is None:
             raise UserError("A model config answers only within its project", hint="Name the project")
