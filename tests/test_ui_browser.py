@@ -9,89 +9,31 @@ LOREFORGE_REQUIRE_BROWSER=1 (CI, whose .ci/run installs Chromium), where it fail
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.browser_wait import settled
+from tests.browser_support import ARGS, CHROMIUM, need_browser, serving, settled, shots_folder
 from tests.conftest import examples
 
-CHROMIUM = Path(os.environ.get("LOREFORGE_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run"]
-REQUIRE = os.environ.get("LOREFORGE_REQUIRE_BROWSER") == "1"
 JOB_S = 120_000  # ms a generation job may take on a busy 2-core machine
 
 pytestmark = pytest.mark.browser
 
 
-def _need_browser() -> Any:
-    """Playwright's sync API, or skip (fail under LOREFORGE_REQUIRE_BROWSER=1) naming what is missing."""
-    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "needs the playwright package (pip install -e '.[dev]')"
-    if reason is None and not CHROMIUM.exists():
-        reason = f"needs Chromium at {CHROMIUM} (apt-get install chromium; .ci/run installs it)"
-    if reason is not None:
-        if REQUIRE:
-            pytest.fail(reason + " — LOREFORGE_REQUIRE_BROWSER=1 does not allow skipping")
-        pytest.skip(reason)
-    return sync_playwright
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[str]:
     """`loreforge serve` in its own process on a free port; yields its base URL."""
-    port = _free_port()
-    env = {**os.environ, "LOREFORGE_HOME": str(tmp_path / "home")}
-    env.pop("LOREFORGE_DATABASE_URL", None)
-    env.pop("LOREFORGE_TOKEN", None)
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "loreforge", "serve", "--port", str(port)], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/version", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        assert process.poll() is None, (tmp_path / "serve.log").read_text()
-    else:
-        pytest.fail("loreforge serve did not answer within 60 s: " + (tmp_path / "serve.log").read_text())
-    try:
+    with serving(tmp_path / "home", tmp_path / "serve.log") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 @pytest.fixture()
 def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("LOREFORGE_UI_SHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nUI screenshots: {folder}")
-    return folder
+    return shots_folder(tmp_path)
 
 
 def _wait_job(page: Any, status: str = "completed") -> None:
@@ -106,7 +48,7 @@ def _nav(page: Any, name: str) -> None:
 
 
 def test_the_dataset_workflow_in_a_browser(served: str, shots: Path, tmp_path: Path) -> None:
-    sync_playwright = _need_browser()
+    sync_playwright = need_browser()
     from fake_llm import FakeLLM
     from ui_browser_modes import walk_modes
     from ui_modes_responder import respond  # the dataset flow's prompts, and the data modes'

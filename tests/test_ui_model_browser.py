@@ -19,11 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from model_workspace import PROJECT, confirmed_project
 
-from tests.test_ui_browser import ARGS, CHROMIUM, _free_port, _need_browser
+from tests.browser_support import ARGS, CHROMIUM, need_browser, serving, shots_folder
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # slow: scheduled first under xdist
 WAIT_MS = 90_000  # a worker's start (imports torch) and its work, on a busy 2-core machine
@@ -49,40 +48,17 @@ def workspace(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.fixture()
 def server(workspace: dict[str, Any], tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "LOREFORGE_HOME": str(workspace["home"])}
-    env.pop("LOREFORGE_DATABASE_URL", None)
-    env.pop("LOREFORGE_TOKEN", None)
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "loreforge", "serve", "--port", str(port)], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/version", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        assert process.poll() is None, (tmp_path / "serve.log").read_text()
-    try:
+    with serving(workspace["home"], tmp_path / "serve.log") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 @pytest.fixture()
 def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("LOREFORGE_UI_SHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nUI screenshots: {folder}")
-    return folder
+    return shots_folder(tmp_path)
 
 
 def test_train_evaluate_vote_and_chat_in_a_browser(workspace: dict[str, Any], server: str, shots: Path) -> None:
-    sync_playwright = _need_browser()
+    sync_playwright = need_browser()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         page = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900}).new_page()

@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from browser_wait import settled
+from browser_support import settled
 
 JOB_S = 120_000  # ms a job may take on a busy 2-core machine
 
