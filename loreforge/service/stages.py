@@ -165,8 +165,9 @@ async def execute(db: Database, job_id: int, plan: StagePlan, on_progress: Progr
 
 def write_outcomes(db: Database, job_id: int, plan: StagePlan, outcomes: list[Any], records: list[Any],
                    on_progress: Progress | None) -> None:
-    """The one writer: call records, each item's result (while its claim is held) and outcome, the counts."""
-    with db.session() as session:
+    """The one writer: call records, each item's result (while its claim is held) and outcome, the counts — in one
+    transaction that holds the write lock from its start (results are stored in savepoints, after reads)."""
+    with db.session(immediate=True) as session:
         if records:
             session.execute(LLMCall.__table__.insert(), [call_row(r) for r in records])
         job = lookups.job(session, job_id)

@@ -101,9 +101,16 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back on error."""
+    def session(self, immediate: bool = False) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on error.
+
+        `immediate`: on SQLite, take the write lock at once (BEGIN IMMEDIATE, waiting up to the busy timeout). A
+        block that reads, then writes inside a SAVEPOINT (`begin_nested`) needs it: the SAVEPOINT opens a read
+        snapshot, and a write after another process committed then fails at once with "database is locked"
+        instead of waiting its turn. (PostgreSQL needs nothing of the kind.)"""
         with self._sessions() as session, session.begin():
+            if immediate and self.engine.dialect.name == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield session
 
     def dispose(self) -> None:
