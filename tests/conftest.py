@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,14 @@ FORMATS = CORPUS / "formats"
 # CI has the shared corpus beside the checkout and sets this, so that a test needing it fails instead of
 # skipping there (.ci/run); a user's fresh clone has no ../shared and those tests skip with the reason below.
 REQUIRE_CORPUS = os.environ.get("LOREFORGE_REQUIRE_CORPUS") == "1"
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under xdist (`-n 2`, one worker a core) torch and the worker processes the tests start take one thread each:
+    # two workers with two spinning OpenMP threads each on two cores made the offline demo's training 4x slower.
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+    if "torch" in sys.modules:  # imported before this file (by a plugin): too late for the variable
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def corpus(*names: str) -> list[Path]:
