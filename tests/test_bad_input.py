@@ -319,3 +319,38 @@ def test_renaming_a_tag_to_a_label_another_tag_has_is_a_conflict(svc: Service, p
     assert reply.status_code == 409 and "already exists" in reply.json()["message"]
     assert svc.rename_tag(project, "revenue", " revenue ").label == "revenue"  # its own label is fine
     assert sorted(t.label for t in svc.show_tags(project)) == ["finance", "people"]
+
+
+def test_two_processes_adding_one_label_at_once_store_one_tag(svc: Service, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's check and the insert are two steps; when another process adds the label in between (here: the
+    check is skipped, as if the other had not committed yet), the store's unique (project, label) refuses it — as a
+    Conflict, whatever the parent (migration 0018; before it, only siblings were unique, and roots not at all)."""
+    from loreforge.service import tags
+
+    svc.add_tag(project, "finance")
+    svc.add_tag(project, "revenue", "finance")
+    monkeypatch.setattr(tags, "ensure_label_free", lambda *args, **kwargs: None)
+    for label, parent in (("finance", None), ("revenue", None), ("finance", "revenue")):
+        with pytest.raises(Conflict, match="already exists"):
+            svc.add_tag(project, label, parent)
+    svc.add_tag(project, "people")
+    with pytest.raises(Conflict, match="already exists"):
+        svc.rename_tag(project, "people", "revenue")
+    assert [(t.label, [c.label for c in t.children]) for t in svc.show_tags(project)] == [("finance", ["revenue"]), ("people", [])]
+
+
+def test_a_rebuilt_tag_tree_may_move_a_label_between_levels(svc: Service, project: str) -> None:
+    """Labels are unique per project, so a rebuilt tree that makes a root a child (or a child a root) moves that tag
+    — its questions keep it — instead of adding a second tag of the label."""
+    from loreforge.generate.tags import TagNode
+    from loreforge.service import lookups
+    from loreforge.service.tags import replace_tree
+
+    svc.add_tag(project, "revenue")
+    svc.add_tag(project, "overseas", "revenue")
+    ids = {t.label: t.id for t in svc.show_tags(project)} | {c.label: c.id for t in svc.show_tags(project) for c in t.children}
+    with svc.db.session() as session:
+        replace_tree(session, lookups.project(session, project), [TagNode(label="overseas", children=["revenue", "costs"])])
+    tree = svc.show_tags(project)
+    assert [(t.label, [c.label for c in t.children]) for t in tree] == [("overseas", ["revenue", "costs"])]
+    assert tree[0].id == ids["overseas"] and tree[0].children[0].id == ids["revenue"]

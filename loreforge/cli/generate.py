@@ -61,7 +61,7 @@ def tags_show(project_ref: str, as_json: bool) -> None:
 @click.argument("label")
 @click.option("--parent", help="Parent tag (label or id); without it the tag is top-level.")
 def tags_add(project_ref: str, label: str, parent: str | None) -> None:
-    """Add a tag."""
+    """Add a tag. A label names one tag in a project: one another tag has is refused, whatever its parent."""
     click.echo(f"Added tag {service().add_tag(project_ref, label, parent).id}.")
 
 
@@ -70,7 +70,7 @@ def tags_add(project_ref: str, label: str, parent: str | None) -> None:
 @click.argument("tag")
 @click.argument("new_label")
 def tags_rename(project_ref: str, tag: str, new_label: str) -> None:
-    """Rename a tag (label or id)."""
+    """Rename a tag (label or id); the new label must be one no other tag of the project has."""
     click.echo(f"Renamed to '{service().rename_tag(project_ref, tag, new_label).label}'.")
 
 

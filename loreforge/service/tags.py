@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loreforge.errors import Conflict, UserError
@@ -27,6 +28,15 @@ def ensure_label_free(session: Session, row: Project, label: str, except_id: int
         raise Conflict(f"Tag '{label}' already exists", hint="Choose another label, or delete that tag first")
 
 
+def _flush_label(session: Session, label: str) -> None:
+    """Write a new or renamed tag now: another process that took the label since `ensure_label_free` looked
+    loses to the store's unique (project, label), as a Conflict, not a database error."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"Tag '{label}' already exists", hint="Choose another label, or delete that tag first") from exc
+
+
 def tag_tree(session: Session, row: Project) -> list[TagView]:
     tags = list(session.scalars(select(Tag).where(Tag.project_id == row.id).order_by(Tag.ordinal, Tag.id)))
     counts = dict(session.execute(select(Question.tag_id, func.count()).where(Question.project_id == row.id).group_by(Question.tag_id)).all())
@@ -38,17 +48,18 @@ def tag_tree(session: Session, row: Project) -> list[TagView]:
 
 
 def replace_tree(session: Session, row: Project, tree: list[Any]) -> None:
-    """Keep rows whose label survives (questions keep their tag), add new ones, drop the rest."""
-    old = {(t.parent_id is None, t.label): t for t in session.scalars(select(Tag).where(Tag.project_id == row.id))}
+    """Keep rows whose label survives (questions keep their tag; a tag may move between levels), add new ones, drop
+    the rest. Labels are unique in a project (`clean_tree` makes them so in a tree)."""
+    old = {t.label: t for t in session.scalars(select(Tag).where(Tag.project_id == row.id))}
     keep: set[int] = set()
     for i, node in enumerate(tree):
-        parent = old.get((True, node.label)) or Tag(project_id=row.id, label=node.label)
+        parent = old.get(node.label) or Tag(project_id=row.id, label=node.label)
         parent.parent_id, parent.ordinal = None, i
         session.add(parent)
         session.flush()
         keep.add(parent.id)
         for j, label in enumerate(node.children):
-            child = old.get((False, label)) or Tag(project_id=row.id, label=label)
+            child = old.get(label) or Tag(project_id=row.id, label=label)
             child.parent_id, child.ordinal = parent.id, j
             session.add(child)
             session.flush()
@@ -100,7 +111,7 @@ class TagActions(ServiceBase):
             ensure_label_free(session, row, label.strip())
             tag = Tag(project_id=row.id, label=label.strip(), parent_id=parent_tag.id if parent_tag else None, ordinal=10_000)
             session.add(tag)
-            session.flush()
+            _flush_label(session, label.strip())
             return from_row(TagView, tag, questions=0, children=[])
 
     def rename_tag(self, project: str | int, tag: str | int, new_label: str) -> TagView:
@@ -112,6 +123,7 @@ class TagActions(ServiceBase):
             label = new_label.strip()
             ensure_label_free(session, row, label, t.id)
             t.label = label
+            _flush_label(session, label)
             return from_row(TagView, t, questions=0, children=[])
 
     def delete_tag(self, project: str | int, tag: str | int) -> Deleted:

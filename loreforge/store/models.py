@@ -111,7 +111,7 @@ class Chunk(Timestamped, Base):
 
 class Tag(Timestamped, Base):
     __tablename__ = "tags"
-    __table_args__ = (UniqueConstraint("project_id", "parent_id", "label", name="uq_tags_project_parent_label"),)
+    __table_args__ = (UniqueConstraint("project_id", "label", name="uq_tags_project_label"),)  # a label names one tag
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), nullable=True)
