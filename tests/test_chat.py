@@ -123,6 +123,7 @@ class Terminal:
                "PYTHONPATH": str(REPO), "TRANSFORMERS_VERBOSITY": "error", "TQDM_DISABLE": "1"}
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the pty is its controlling terminal, so Ctrl-C is its SIGINT
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # not ignored, even when the tests were started in the background
             os.execvpe(sys.executable, [sys.executable, "-m", "loreforge", *args], env)
         self.seen = ""
 

@@ -59,8 +59,10 @@ def _counts(home: Path) -> dict[str, Any]:
 
 
 def _start(home: Path, path: Path, **io: Any) -> subprocess.Popen[str]:
-    """`loreforge run` in the foreground of a child process (to be killed or interrupted)."""
+    """`loreforge run` in the foreground of a child process (to be killed or interrupted). Its SIGINT is set back to
+    the default: a shell starts background commands with SIGINT ignored, and Python then leaves Ctrl-C ignored."""
     return subprocess.Popen([str(EXE), "--home", str(home), "run", str(path), "--quiet"], text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             **({"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} | io))
 
 
