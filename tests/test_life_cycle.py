@@ -177,3 +177,24 @@ def test_one_event_format_for_every_kind(svc: Service) -> None:
     data = json.loads(events[-1].split("data: ", 1)[1])
     assert set(data) == {*lifecycle.events.EVENT_FIELDS, "summary"} and data["kind"] == "questions"
     assert data["status"] == "completed" and data["done"] == data["total"] > 0
+
+
+def test_an_item_that_fails_is_retried_by_the_next_run_not_by_a_job_beside_it(svc: Service, project: str) -> None:
+    """Jobs running side by side split one pass: an item that fails in one (say, every question it got was a
+    near-duplicate) is not asked again by another that was already running — the next run, or `jobs retry`, asks."""
+    pid = svc.get_project(project).id
+    a, beside = _job(svc, pid), _job(svc, pid)
+    with svc.db.session() as s:
+        for job_id in (a, beside):
+            s.get(Job, job_id).started_at = utcnow()
+    with svc.db.session() as s:
+        assert lifecycle.claim(s, a, pid, "questions", ["k"]).mine == ["k"]
+        assert lifecycle.settle(s, a, pid, "questions", "k", "failed")
+    with svc.db.session() as s:
+        got = lifecycle.claim(s, beside, pid, "questions", ["k"])
+    assert got.mine == [] and got.elsewhere["k"].startswith(f"failed in job {a} while this job ran")
+    later = _job(svc, pid)
+    with svc.db.session() as s:
+        s.get(Job, later).started_at = utcnow()
+    with svc.db.session() as s:
+        assert lifecycle.claim(s, later, pid, "questions", ["k"]).mine == ["k"]

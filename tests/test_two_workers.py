@@ -71,6 +71,22 @@ def _requests(root: str) -> int:
         return int(json.loads(reply.read())["requests"])
 
 
+def _why(svc: Service, root: str) -> str:
+    """What to look at when a chunk was asked twice: each job's counts, the LLM calls that failed, the items that
+    did not end done, and the prompts the fake server saw more than once."""
+    import collections
+
+    from loreforge.store.models import LLMCall
+
+    with svc.db.session() as s:
+        jobs = [(j.id, j.status, j.done, j.failed, j.skipped) for j in s.scalars(select(Job))]
+        errors = [(c.job_id, c.error) for c in s.scalars(select(LLMCall).where(LLMCall.status != "ok"))]
+        items = [(i.job_id, i.item_key, i.status, i.error) for i in s.scalars(select(JobItem).where(JobItem.status != "done"))]
+    with urllib.request.urlopen(root + "/_requests", timeout=10) as reply:
+        asked = collections.Counter(str(r["messages"][-1]["content"])[-60:] for r in json.loads(reply.read()) if r.get("messages"))
+    return f"jobs {jobs}; failed calls {errors}; items not done {items}; asked twice {[p for p, n in asked.items() if n > 1]}"
+
+
 def _both(home: Path, url: str, *args: str) -> list[subprocess.CompletedProcess[str]]:
     """Start two `loreforge` processes with the same command at once; wait for both."""
     env = {**os.environ, "LOREFORGE_DATABASE_URL": url, "LOREFORGE_HOME": str(home)}
@@ -169,7 +185,7 @@ def test_five_parallel_rest_requests_and_a_cli_split_the_work(tmp_path: Path, ll
         jobs = list(s.scalars(select(Job).where(Job.kind == "questions")))
     assert len(jobs) == 6
     assert {j.status for j in jobs} <= {"completed", "completed_with_failures"}, [(j.status, j.error) for j in jobs]  # the CLI's too
-    assert _requests(llm_server) - before == chunks  # each chunk asked once among six jobs in two processes
+    assert _requests(llm_server) - before == chunks, _why(svc, llm_server)  # each chunk asked once among six jobs in two processes
     assert len(pairs) == len(set(pairs)) > 0
     assert sum(j.done + j.failed for j in jobs) == chunks
     svc.close()

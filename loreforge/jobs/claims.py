@@ -7,9 +7,10 @@ prompt and model, so changed work gets a new key. A job claims a batch of keys j
 - a key nobody has is inserted as `claimed` by this job (`INSERT ... ON CONFLICT DO NOTHING`, atomic on SQLite
   and PostgreSQL alike);
 - a key another job holds is taken over only when that job is no longer active (its worker is lost or it
-  ended), when the item failed or was given back (`pending`), or — with `--force` — when it was done before
-  this job began; every take-over is a compare-and-set on the row's (owner, status), so two takers never both
-  win;
+  ended), when the item was given back (`pending`), when it failed before this job began (a failure while this
+  job runs is left to the next run or `jobs retry`: jobs running side by side split one pass, and never ask an
+  item twice in it), or — with `--force` — when it was done before this job began; every take-over is a
+  compare-and-set on the row's (owner, status), so two takers never both win;
 - any other key is left to its owner and reported (`done by job 7`, `job 7 is working on it`).
 
 The job's writer marks a key `done` or `failed` in the same transaction that stores its results, and only if
@@ -47,6 +48,7 @@ def claim(session: Session, job_id: int, project_id: int, kind: str, keys: Seque
     if not keys:
         return result
     _insert_missing(session, job_id, project_id, kind, keys)
+    began = session.scalar(select(Job.started_at).where(Job.id == job_id))
     rows = session.execute(
         select(WorkClaim, Job).outerjoin(Job, Job.id == WorkClaim.job_id)
         .where(WorkClaim.project_id == project_id, WorkClaim.kind == kind, WorkClaim.item_key.in_(list(keys)))
@@ -54,7 +56,7 @@ def claim(session: Session, job_id: int, project_id: int, kind: str, keys: Seque
     for row, owner in rows:
         if row.job_id == job_id and row.status == "claimed":
             result.mine.append(row.item_key)
-        elif _can_take(row, owner, retake_done_before) and _take(session, row, job_id):
+        elif _can_take(row, owner, retake_done_before, began) and _take(session, row, job_id):
             result.mine.append(row.item_key)
         else:
             result.elsewhere[row.item_key] = _reason(row, owner)
@@ -74,9 +76,11 @@ def _insert_missing(session: Session, job_id: int, project_id: int, kind: str, k
     session.execute(stmt, rows)
 
 
-def _can_take(row: WorkClaim, owner: Job | None, retake_done_before: datetime | None) -> bool:
-    if row.status in ("failed", "pending"):
+def _can_take(row: WorkClaim, owner: Job | None, retake_done_before: datetime | None, began: datetime | None) -> bool:
+    if row.status == "pending":
         return True
+    if row.status == "failed":
+        return began is None or _aware(row.updated_at) < _aware(began)
     if row.status == "claimed":
         return owner is None or effective_status(owner) not in ACTIVE
     if row.status == "done" and retake_done_before is not None:
@@ -98,6 +102,8 @@ def _reason(row: WorkClaim, owner: Job | None) -> str:
     who = f"job {row.job_id}" if row.job_id else "an earlier job"
     if row.status == "done":
         return f"done by {who}"
+    if row.status == "failed":
+        return f"failed in {who} while this job ran: the next run (or `loreforge jobs retry`) tries it again"
     if owner is not None and effective_status(owner) in ACTIVE:
         return f"{who} is working on it"
     return f"taken by another job just now (was {row.status} by {who})"
