@@ -71,39 +71,50 @@
   });
 
   // -- uploads: each file its own request to the JSON API, with progress and its result --------------------
-  function uploadOne(form, list, file) {
+  // postFile is shared with modes.js (the image uploader): `fields` go with the file, `report(item, result,
+  // body)` shows a good answer; an error shows `failed` and the server's message.
+  function postFile(url, list, file, { name, fields, failed, report }) {
     const item = document.createElement("li");
-    const name = document.createElement("span");
-    name.textContent = file.name;
+    const label = document.createElement("span");
+    label.textContent = name;
     const bar = document.createElement("progress");
     bar.max = 100; bar.value = 0;
     const result = document.createElement("span");
     result.className = "result";
-    item.append(name, bar, result);
+    item.append(label, bar, result);
     list.append(item);
     return new Promise((resolve) => {
       const data = new FormData();
-      data.append("files", file, file.name);
-      data.append("split", $("input[name=split]", form).checked ? "true" : "false");
+      data.append("files", file, name);
+      Object.entries(fields || {}).forEach(([key, value]) => data.append(key, value));
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", form.dataset.url);
+      xhr.open("POST", url);
       xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round((e.loaded * 100) / e.total); };
       xhr.onload = () => {
         bar.value = 100;
         let body = {};
         try { body = JSON.parse(xhr.responseText); } catch (e) { body = { message: xhr.statusText }; }
-        if (xhr.status >= 400) {
-          item.className = "failed"; result.textContent = list.dataset.failed + ": " + (body.message || xhr.status);
-        } else {
-          const one = (body.items || [])[0] || {};
-          item.className = one.status;
-          result.textContent = list.dataset[one.status] + (one.status === "added" ? " · " + list.dataset.chunks.replace("{n}", one.chunks) : "")
-            + (one.error ? ": " + one.error : "");
-        }
+        if (xhr.status >= 400) { item.className = "failed"; result.textContent = failed + ": " + (body.message || xhr.status); }
+        else report(item, result, body);
         resolve();
       };
-      xhr.onerror = () => { item.className = "failed"; result.textContent = list.dataset.failed; resolve(); };
+      xhr.onerror = () => { item.className = "failed"; result.textContent = failed; resolve(); };
       xhr.send(data);
+    });
+  }
+  window.LoreForge = { postFile };
+
+  function uploadOne(form, list, file) {
+    return postFile(form.dataset.url, list, file, {
+      name: file.name,
+      fields: { split: $("input[name=split]", form).checked ? "true" : "false" },
+      failed: list.dataset.failed,
+      report: (item, result, body) => {
+        const one = (body.items || [])[0] || {};
+        item.className = one.status;
+        result.textContent = list.dataset[one.status] + (one.status === "added" ? " · " + list.dataset.chunks.replace("{n}", one.chunks) : "")
+          + (one.error ? ": " + one.error : "");
+      },
     });
   }
   async function uploadAll(form, files) {

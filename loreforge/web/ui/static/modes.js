@@ -33,32 +33,9 @@
   }
 
   function uploadOne(form, list, file) {
-    const item = document.createElement("li");
-    const name = document.createElement("span");
-    name.textContent = file.webkitRelativePath || file.name;
-    const bar = document.createElement("progress");
-    bar.max = 100; bar.value = 0;
-    const result = document.createElement("span");
-    result.className = "result";
-    item.append(name, bar, result);
-    list.append(item);
-    return new Promise((resolve) => {
-      const data = new FormData();
-      data.append("files", file, file.webkitRelativePath || file.name);
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", form.dataset.url);
-      xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round((e.loaded * 100) / e.total); };
-      xhr.onload = () => {
-        bar.value = 100;
-        let body = {};
-        try { body = JSON.parse(xhr.responseText); } catch (e) { body = { message: xhr.statusText }; }
-        if (xhr.status >= 400) { item.className = "failed"; result.textContent = list.dataset.error + ": " + (body.message || xhr.status); }
-        else report(list, item, result, body);
-        resolve();
-      };
-      xhr.onerror = () => { item.className = "failed"; result.textContent = list.dataset.error; resolve(); };
-      xhr.send(data);
-    });
+    const name = file.webkitRelativePath || file.name;
+    return window.LoreForge.postFile(form.dataset.url, list, file,
+      { name, failed: list.dataset.error, report: (item, result, body) => report(list, item, result, body) });
   }
 
   async function uploadAll(form, files) {
